@@ -1,0 +1,1 @@
+"""streamd's hook shim: ``hook.py`` is run by the host once per tool call."""

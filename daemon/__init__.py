@@ -1,0 +1,1 @@
+"""streamd's resident daemon and its operator CLI."""

@@ -1,0 +1,84 @@
+"""``streamd replay``: classify a session log offline, step by step."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from typing import TextIO
+
+from streamd.shared import (
+    POLICY_FILENAME,
+    STREAMS_DIR,
+    Policy,
+    Record,
+    StreamTracker,
+    Verdict,
+    load_policy,
+    read_records,
+)
+
+
+def workspace_policy_for(log: str) -> Policy:
+    """The policy of the workspace a log lies in (``<ws>/.dos/streams/x.jsonl``)."""
+    streams = os.path.dirname(os.path.abspath(log))
+    if not streams.endswith(os.sep + STREAMS_DIR):
+        return Policy()
+    workspace = streams[: -len(STREAMS_DIR) - 1]
+    return load_policy(os.path.join(workspace, POLICY_FILENAME))
+
+
+def replay(records: list[Record], policy: Policy) -> Iterator[tuple[int, Record, Verdict]]:
+    tracker = StreamTracker(policy)
+    for index, record in enumerate(records):
+        yield index, record, tracker.push(record.step)
+
+
+def print_json(records: list[Record], policy: Policy, out: TextIO) -> None:
+    for index, record, verdict in replay(records, policy):
+        row = {
+            "step_index": index,
+            "tool_name": record.step.tool_name,
+            "args_digest": record.step.args_digest,
+            "result_digest": record.step.result_digest,
+            "state": verdict.state.value,
+            "repeat_run": verdict.repeat_run,
+            "recorded_state": record.verdict_state,
+        }
+        out.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def print_table(records: list[Record], policy: Policy, out: TextIO) -> None:
+    out.write(f"{'step':>6}  {'state':<9}  {'run':>4}  {'tool':<20}  {'args':<16}  result\n")
+    fired = 0
+    for index, record, verdict in replay(records, policy):
+        fired += verdict.fired
+        step = record.step
+        out.write(
+            f"{index:>6}  {verdict.state.value:<9}  {verdict.repeat_run:>4}  "
+            f"{_clip(step.tool_name, 20):<20}  {step.args_digest:<16}  "
+            f"{step.result_digest or '-'}\n"
+        )
+    out.write(
+        f"{len(records)} steps, {fired} fired "
+        f"(repeat_n={policy.repeat_n}, stall_n={policy.stall_n})\n"
+    )
+
+
+def _clip(text: str, width: int) -> str:
+    printable = text.encode("utf-8", "replace").decode("utf-8")
+    return printable if len(printable) <= width else printable[: width - 1] + "…"
+
+
+def run(log: str, policy_file: str | None, as_json: bool, out: TextIO) -> None:
+    """Raises ``FileNotFoundError`` for a missing log, ``PolicyError`` for a bad policy."""
+    if not os.path.isfile(log):
+        raise FileNotFoundError(log)
+    if policy_file is not None:
+        if not os.path.isfile(policy_file):
+            raise FileNotFoundError(policy_file)
+        policy = load_policy(policy_file)
+    else:
+        policy = workspace_policy_for(log)
+    records = read_records(log)
+    (print_json if as_json else print_table)(records, policy, out)

@@ -1,0 +1,59 @@
+"""The answer a hook prints: advisory context for the agent, in the host's dialect.
+
+Nothing for ADVANCING. For REPEATING or STALLED, Claude Code's PostToolUse (or
+PostToolUseFailure) ``additionalContext``, quoting a bounded excerpt of the repeated
+result so the value the agent keeps asking for is put back in front of it.
+"""
+
+from __future__ import annotations
+
+import json
+
+from ._adapter import canonical_bytes
+from ._verdict import StreamState, Verdict
+
+EXCERPT_LIMIT = 1000
+ANSWERED_EVENTS = frozenset({"PostToolUse", "PostToolUseFailure"})
+
+
+def excerpt(result: object, limit: int = EXCERPT_LIMIT) -> str:
+    """At most ``limit`` characters of the result as the agent saw it."""
+    text = canonical_bytes(result).decode("utf-8", "replace")
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"\n[... {len(text) - limit} more characters not shown]"
+
+
+def context_text(verdict: Verdict, result: object | None) -> str:
+    step = verdict.repeated_step
+    tool = step.tool_name if step else "this tool"
+    digest = step.result_digest if step else "unknown"
+    lead = (
+        "streamd: the loop looks stuck."
+        if verdict.state is StreamState.STALLED
+        else "streamd: no new information."
+    )
+    text = (
+        f"{lead} {verdict.state.value}: `{tool}` has returned byte-identical output for "
+        f"the same call {verdict.repeat_run} times in a row (result digest {digest}). "
+        "Asking again will not change the answer. Use the value you already have; if you "
+        "are waiting for a background task or an asynchronous write, wait for its "
+        "completion signal before you check again."
+    )
+    if result is not None:
+        text += f"\n\nThe repeated result:\n{excerpt(result)}"
+    return text
+
+
+def render_answer(verdict: Verdict, *, event_name: str, result: object | None) -> bytes:
+    """The bytes to print for this verdict: empty when there is nothing to say."""
+    if not verdict.fired:
+        return b""
+    name = event_name if event_name in ANSWERED_EVENTS else "PostToolUse"
+    payload = {
+        "hookSpecificOutput": {
+            "hookEventName": name,
+            "additionalContext": context_text(verdict, result),
+        }
+    }
+    return (json.dumps(payload, sort_keys=True) + "\n").encode("ascii")

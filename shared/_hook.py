@@ -1,0 +1,138 @@
+"""One hook call, decided: shared by the daemon and the shim's in-process fallback.
+
+``resolve`` turns a request into the session it concerns; ``decide`` turns the
+session's tracker into the record to append and the bytes to print. Both sides call
+the same two functions, which is why the fallback prints what the daemon would have.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+
+from ._adapter import HookEvent, adapt_event, parse_event, safe_session_name
+from ._answer import render_answer
+from ._log import LockedLog, encode_record, log_path, open_locked
+from ._policy import DEFAULT_POLICY, Policy, PolicyError, load_policy, policy_path
+from ._tail import recover_fd
+from ._verdict import StreamTracker, Verdict
+
+
+@dataclass(frozen=True, slots=True)
+class HookRequest:
+    event: bytes
+    cwd: str
+    workspace: str | None = None
+    run_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """The session one hook event is about."""
+
+    workspace: str
+    session: str
+    log_path: str
+    event: HookEvent
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    record: bytes | None
+    answer: bytes
+    verdict: Verdict | None
+
+
+NOTHING = Decision(None, b"", None)
+
+
+def resolve(request: HookRequest) -> Target | None:
+    """The session an event is about, or None when there is nothing to do."""
+    raw = parse_event(request.event)
+    if raw is None:
+        return None
+    event = adapt_event(raw)
+    if event.step is None and not event.is_session_end:
+        return None
+    if event.session_id is None:
+        return None
+    session = safe_session_name(event.session_id)
+    if session is None:
+        return None
+    workspace = os.path.abspath(
+        os.path.join(request.cwd, request.workspace or event.cwd or request.cwd)
+    )
+    return Target(workspace, session, log_path(workspace, session), event)
+
+
+def decide(
+    tracker: StreamTracker,
+    target: Target,
+    *,
+    run_id: str | None = None,
+    recorded: Verdict | None = None,
+) -> Decision:
+    """What to append and print for ``target``'s step, given the session so far.
+    ``recorded`` is the verdict of a record already holding this call."""
+    event = target.event
+    step = event.step
+    if step is None:
+        return NOTHING
+    result = event.result if event.has_result else None
+    if recorded is not None:
+        return Decision(
+            None, render_answer(recorded, event_name=event.event_name, result=result), recorded
+        )
+    verdict = tracker.peek(step)
+    try:
+        record = encode_record(
+            step,
+            step_index=tracker.steps,
+            verdict_state=verdict.state.value if verdict.fired else None,
+            run_id=run_id,
+            tool_use_id=event.tool_use_id,
+        )
+    except UnicodeEncodeError:
+        return NOTHING
+    return Decision(
+        record, render_answer(verdict, event_name=event.event_name, result=result), verdict
+    )
+
+
+def policy_or_default(workspace: str) -> Policy:
+    try:
+        return load_policy(policy_path(workspace))
+    except PolicyError:
+        return DEFAULT_POLICY
+
+
+def handle_offline(request: HookRequest, *, deadline: float | None = None) -> bytes:
+    """Decide one hook call from the session log alone, as the daemon would."""
+    target = resolve(request)
+    if target is None or target.event.is_session_end:
+        return b""
+    policy = policy_or_default(target.workspace)
+    log = _open_locked_until(target.log_path, deadline)
+    if log is None:
+        return b""
+    with log:
+        recovery = recover_fd(log.fd, log.size, policy, tool_use_id=target.event.tool_use_id)
+        decision = decide(
+            recovery.tracker, target, run_id=request.run_id, recorded=recovery.recorded
+        )
+        if decision.record is not None:
+            log.append(decision.record)
+    return decision.answer
+
+
+def _open_locked_until(path: str, deadline: float | None) -> LockedLog | None:
+    if deadline is None:
+        return open_locked(path)
+    while True:
+        try:
+            return open_locked(path, blocking=False)
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.005)

@@ -1,0 +1,203 @@
+"""The session log: ``<workspace>/.dos/streams/<sid>.jsonl``, one record per line.
+
+The format is dos-kernel's ``tool-stream`` family, version 1, so either tool reads the
+other's logs. streamd adds one optional field, ``tool_use_id``, its idempotency key.
+Writers append one line with one ``O_APPEND`` write under an exclusive ``flock`` and
+fsync before they answer. Readers skip what they cannot use: blank and torn lines,
+other families, newer versions, records without a string ``tool_name``/``args_digest``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from ._verdict import Step
+
+SCHEMA_FAMILY = "tool-stream"
+SCHEMA_VERSION = 1
+STREAMS_DIR = os.path.join(".dos", "streams")
+_CHUNK = 8192
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows has no flock; appends stay atomic
+    fcntl = None  # type: ignore[assignment]
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One readable record of a session log."""
+
+    step: Step
+    step_index: int | None = None
+    verdict_state: str | None = None
+    tool_use_id: str | None = None
+
+
+def log_path(workspace: str, session_name: str) -> str:
+    return os.path.join(workspace, STREAMS_DIR, session_name + ".jsonl")
+
+
+def utc_stamp() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def encode_record(
+    step: Step,
+    *,
+    step_index: int,
+    verdict_state: str | None = None,
+    run_id: str | None = None,
+    tool_use_id: str | None = None,
+    ts: str | None = None,
+) -> bytes:
+    """The line for one step. Raises ``UnicodeEncodeError`` on unencodable text, as
+    dos-kernel's writer does (such a step is not recorded)."""
+    record: dict[str, object] = {
+        "schema": {"family": SCHEMA_FAMILY, "version": SCHEMA_VERSION},
+        "op": "STEP",
+        "tool_name": step.tool_name,
+        "args_digest": step.args_digest,
+        "result_digest": step.result_digest,
+        "step_index": step_index,
+        "ts": ts or utc_stamp(),
+    }
+    if verdict_state:
+        record["verdict_state"] = verdict_state
+        if run_id:
+            record["run_id"] = run_id
+    if tool_use_id:
+        record["tool_use_id"] = tool_use_id
+    line = json.dumps(record, sort_keys=True, ensure_ascii=False) + "\n"
+    return line.encode("utf-8")
+
+
+def _schema_readable(tag: object) -> bool:
+    """dos-kernel's schema gate: untagged and malformed read as version 1."""
+    if isinstance(tag, bool):
+        return True
+    if isinstance(tag, int):
+        return tag <= SCHEMA_VERSION
+    if isinstance(tag, dict):
+        family = tag.get("family")
+        version = tag.get("version")
+        if not isinstance(family, str) or isinstance(version, bool) or not isinstance(version, int):
+            return True
+        if version < 1:
+            return True
+        if family and family != SCHEMA_FAMILY:
+            return False
+        return version <= SCHEMA_VERSION
+    return True
+
+
+def parse_record(obj: object) -> Record | None:
+    """The record a decoded JSON value holds, or None when a reader must skip it."""
+    if not isinstance(obj, dict) or not _schema_readable(obj.get("schema")):
+        return None
+    tool_name = obj.get("tool_name")
+    args_digest = obj.get("args_digest")
+    if not isinstance(tool_name, str) or not isinstance(args_digest, str):
+        return None
+    result_digest = obj.get("result_digest")
+    step_index = obj.get("step_index")
+    verdict_state = obj.get("verdict_state")
+    tool_use_id = obj.get("tool_use_id")
+    return Record(
+        Step(tool_name, args_digest, result_digest if isinstance(result_digest, str) else None),
+        step_index if isinstance(step_index, int) and not isinstance(step_index, bool) else None,
+        verdict_state if isinstance(verdict_state, str) else None,
+        tool_use_id if isinstance(tool_use_id, str) else None,
+    )
+
+
+def parse_line(line: bytes) -> list[Record]:
+    """The records in one ``\\n``-terminated line, split as ``str.splitlines`` would."""
+    out: list[Record] = []
+    for piece in line.decode("utf-8", "replace").splitlines():
+        text = piece.strip()
+        if not text:
+            continue
+        try:
+            record = parse_record(json.loads(text))
+        except (ValueError, RecursionError):
+            continue
+        if record is not None:
+            out.append(record)
+    return out
+
+
+def read_records(path: str) -> list[Record]:
+    """Every readable record, oldest first; an absent log has none."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        return []
+    out: list[Record] = []
+    for line in data.split(b"\n"):
+        out.extend(parse_line(line))
+    return out
+
+
+def iter_records_backwards(fd: int, end: int) -> Iterator[Record]:
+    """Readable records of the first ``end`` bytes of ``fd``, newest first."""
+    pos = end
+    partial = b""
+    chunk = _CHUNK
+    while pos > 0:
+        size = min(chunk, pos)
+        pos -= size
+        block = os.pread(fd, size, pos) + partial
+        lines = block.split(b"\n")
+        partial = lines[0]
+        for line in reversed(lines[1:]):
+            yield from reversed(parse_line(line))
+        chunk = min(chunk * 2, 1 << 20)
+    yield from reversed(parse_line(partial))
+
+
+class LockedLog:
+    """An open session log under an exclusive lock, for one read-decide-append."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.size = os.fstat(fd).st_size
+
+    def append(self, line: bytes) -> None:
+        """Append one record and fsync it. A torn last line gets its own line ended
+        first, so the new record never fuses with it."""
+        if self.size and os.pread(self.fd, 1, self.size - 1) != b"\n":
+            line = b"\n" + line
+        written = os.write(self.fd, line)
+        while written < len(line):  # pragma: no cover - regular files write whole
+            written += os.write(self.fd, line[written:])
+        os.fsync(self.fd)
+        self.size += len(line)
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+    def __enter__(self) -> LockedLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_locked(path: str, *, blocking: bool = True) -> LockedLog:
+    """Open (creating) a session log for append and take its exclusive lock.
+    With ``blocking=False`` a held lock raises ``BlockingIOError``."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+    try:
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+        return LockedLog(fd)
+    except BaseException:
+        os.close(fd)
+        raise

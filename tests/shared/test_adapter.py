@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+from streamd.shared import adapt_event, canonical_bytes, parse_event, safe_session_name
+
+
+def sha16(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+class TestCanonicalBytes:
+    def test_string_is_its_own_utf8(self) -> None:
+        assert canonical_bytes("héllo") == "héllo".encode()
+
+    def test_lone_surrogate_becomes_question_mark(self) -> None:
+        assert canonical_bytes("a\ud800b") == b"a?b"
+        assert canonical_bytes({"k": "\udfff"}) == b'{"k": "?"}'
+
+    def test_objects_sort_keys_with_default_separators(self) -> None:
+        assert (
+            canonical_bytes({"b": 1, "a": [True, None, 1.5]}) == b'{"a": [true, null, 1.5], "b": 1}'
+        )
+
+    def test_nested_key_order_does_not_matter(self) -> None:
+        one = {"x": {"b": 1, "a": 2}, "y": [{"d": 0, "c": 1}]}
+        two = {"y": [{"c": 1, "d": 0}], "x": {"a": 2, "b": 1}}
+        assert canonical_bytes(one) == canonical_bytes(two)
+
+    def test_big_integers_negative_zero_and_non_ascii(self) -> None:
+        assert (
+            canonical_bytes([2**64 + 1, -0.0, "日"])
+            == '[18446744073709551617, -0.0, "日"]'.encode()
+        )
+
+
+class TestAdaptEvent:
+    def test_digests_follow_the_reference_recipe(self) -> None:
+        event = {"tool_name": "Read", "tool_input": {"path": "/x"}, "tool_response": "body"}
+        step = adapt_event(event).step
+        assert step is not None
+        args = json.dumps({"tool": "Read", "input": {"path": "/x"}}, sort_keys=True).encode()
+        assert step.args_digest == sha16(args)
+        assert step.result_digest == sha16(b"body")
+
+    def test_missing_or_null_input_means_empty_object(self) -> None:
+        one = adapt_event({"tool_name": "T", "tool_response": 1}).step
+        two = adapt_event({"tool_name": "T", "tool_input": None, "tool_response": 1}).step
+        assert one is not None and two is not None
+        assert one.args_digest == two.args_digest == sha16(b'{"input": {}, "tool": "T"}')
+
+    def test_tool_output_is_the_fallback_result(self) -> None:
+        step = adapt_event({"tool_name": "T", "tool_response": None, "tool_output": "o"}).step
+        assert step is not None and step.result_digest == sha16(b"o")
+
+    def test_no_result_means_no_result_digest(self) -> None:
+        step = adapt_event({"tool_name": "T", "tool_response": None}).step
+        assert step is not None and step.result_digest is None
+
+    @pytest.mark.parametrize("name", [None, "", 3, ["Read"]])
+    def test_event_without_a_tool_name_is_not_a_step(self, name: object) -> None:
+        assert adapt_event({"tool_name": name, "tool_response": "x"}).step is None
+
+    def test_failure_event_hashes_the_error_text(self) -> None:
+        event = {
+            "hook_event_name": "PostToolUseFailure",
+            "tool_name": "Bash",
+            "tool_input": {"command": "make"},
+            "error": "make: *** No rule to make target",
+        }
+        adapted = adapt_event(event)
+        assert adapted.step is not None
+        assert adapted.step.result_digest == sha16(b"make: *** No rule to make target")
+        assert adapted.event_name == "PostToolUseFailure"
+
+    def test_error_on_a_success_event_is_not_a_result(self) -> None:
+        step = adapt_event({"tool_name": "Bash", "error": "boom"}).step
+        assert step is not None and step.result_digest is None
+
+    def test_session_and_call_identity(self) -> None:
+        adapted = adapt_event({"session_id": "  ", "tool_use_id": "toolu_1", "cwd": "/w"})
+        assert adapted.session_id is None
+        assert (adapted.tool_use_id, adapted.cwd) == ("toolu_1", "/w")
+        assert adapt_event({"tool_use_id": "\ud800"}).tool_use_id is None
+
+    def test_session_end(self) -> None:
+        assert adapt_event({"hook_event_name": "SessionEnd", "session_id": "s"}).is_session_end
+
+
+class TestParseEvent:
+    @pytest.mark.parametrize(
+        "raw", [b"", b"   \n", b"not json", b"[1, 2]", b'"str"', b"\xff\xfe{}", b"{", b"[" * 100000]
+    )
+    def test_anything_but_an_object_is_not_an_event(self, raw: bytes) -> None:
+        assert parse_event(raw) is None
+
+    def test_object(self) -> None:
+        assert parse_event(b' {"a": 1}\n') == {"a": 1}
+
+
+class TestSafeSessionName:
+    @pytest.mark.parametrize(
+        ("raw", "safe"),
+        [
+            ("abc-123_x", "abc-123_x"),
+            ("../../etc/passwd", "etcpasswd"),
+            ("a b/c\\d", "abcd"),
+            ("séssion", "séssion"),
+            ("../..", None),
+            ("", None),
+        ],
+    )
+    def test_keeps_only_alphanumerics_dash_underscore(self, raw: str, safe: str | None) -> None:
+        assert safe_session_name(raw) == safe

@@ -1,0 +1,177 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from streamd.shared import (
+    Record,
+    Step,
+    encode_record,
+    iter_records_backwards,
+    log_path,
+    open_locked,
+    parse_line,
+    read_records,
+)
+
+STEP = Step("Read", "a" * 16, "r" * 16)
+
+
+def line(**fields: object) -> bytes:
+    base: dict[str, object] = {
+        "schema": {"family": "tool-stream", "version": 1},
+        "op": "STEP",
+        "tool_name": "Read",
+        "args_digest": "a" * 16,
+        "result_digest": "r" * 16,
+    }
+    base.update(fields)
+    return (json.dumps({k: v for k, v in base.items() if v is not ...}) + "\n").encode()
+
+
+class TestEncodeRecord:
+    def test_reference_field_set_sorted(self) -> None:
+        raw = encode_record(STEP, step_index=4, ts="2026-01-01T00:00:00Z")
+        assert raw.endswith(b"\n") and raw.count(b"\n") == 1
+        obj = json.loads(raw)
+        assert list(obj) == sorted(obj)
+        assert obj == {
+            "schema": {"family": "tool-stream", "version": 1},
+            "op": "STEP",
+            "tool_name": "Read",
+            "args_digest": "a" * 16,
+            "result_digest": "r" * 16,
+            "step_index": 4,
+            "ts": "2026-01-01T00:00:00Z",
+        }
+
+    def test_firing_fields_only_when_fired(self) -> None:
+        obj = json.loads(encode_record(STEP, step_index=0, run_id="run-7"))
+        assert "verdict_state" not in obj and "run_id" not in obj
+        obj = json.loads(encode_record(STEP, step_index=0, verdict_state="STALLED", run_id="run-7"))
+        assert (obj["verdict_state"], obj["run_id"]) == ("STALLED", "run-7")
+
+    def test_tool_use_id_is_additive(self) -> None:
+        obj = json.loads(encode_record(STEP, step_index=0, tool_use_id="toolu_9"))
+        assert obj["tool_use_id"] == "toolu_9"
+
+    def test_non_ascii_is_written_raw(self) -> None:
+        raw = encode_record(Step("ünï", "a", None), step_index=0)
+        assert "ünï".encode() in raw and json.loads(raw)["result_digest"] is None
+
+    def test_unencodable_text_raises(self) -> None:
+        with pytest.raises(UnicodeEncodeError):
+            encode_record(Step("a\ud800", "a", None), step_index=0)
+
+    def test_timestamp_shape(self) -> None:
+        ts = json.loads(encode_record(STEP, step_index=0))["ts"]
+        assert len(ts) == 20 and ts.endswith("Z") and ts[10] == "T"
+
+
+class TestReader:
+    def test_reads_a_plain_record(self) -> None:
+        assert parse_line(line(step_index=3, verdict_state="REPEATING", tool_use_id="t")) == [
+            Record(STEP, 3, "REPEATING", "t")
+        ]
+
+    @pytest.mark.parametrize(
+        "raw",
+        [
+            b"\n",
+            b"   \t \n",
+            b'{"schema": {"family": "tool-stream", "version": 1}, "tool_na',  # torn
+            b"[1, 2]\n",
+            b"not json\n",
+        ],
+    )
+    def test_skips_unreadable_lines(self, raw: bytes) -> None:
+        assert parse_line(raw) == []
+
+    @pytest.mark.parametrize(
+        "schema",
+        [{"family": "intent-ledger", "version": 1}, {"family": "tool-stream", "version": 2}, 2],
+    )
+    def test_skips_other_families_and_newer_versions(self, schema: object) -> None:
+        assert parse_line(line(schema=schema)) == []
+
+    @pytest.mark.parametrize(
+        "schema",
+        [
+            ...,
+            None,
+            "v1",
+            {"family": 3, "version": 1},
+            {"family": "tool-stream", "version": 0},
+            {"family": "", "version": 1},
+            {"family": "tool-stream", "version": True},
+            1,
+            True,
+        ],
+    )
+    def test_untagged_or_malformed_tag_reads_as_version_one(self, schema: object) -> None:
+        assert parse_line(line(schema=schema)) == [Record(STEP)]
+
+    @pytest.mark.parametrize(
+        "fields", [{"tool_name": None}, {"tool_name": 3}, {"args_digest": ...}, {"args_digest": []}]
+    )
+    def test_skips_records_without_identity(self, fields: dict[str, object]) -> None:
+        assert parse_line(line(**fields)) == []
+
+    @pytest.mark.parametrize("value", [3, ["x"], {"a": 1}, True])
+    def test_non_string_result_digest_reads_as_none(self, value: object) -> None:
+        assert parse_line(line(result_digest=value))[0].step.result_digest is None
+
+    def test_bad_optional_field_types_are_dropped(self) -> None:
+        record = parse_line(line(step_index="7", verdict_state=1, tool_use_id=2))[0]
+        assert record == Record(STEP)
+
+    def test_unicode_line_separators_split_like_splitlines(self) -> None:
+        raw = encode_record(Step("a\u2028b", "a", None), step_index=0)
+        assert "\u2028".encode() in raw
+        assert parse_line(raw) == []
+
+    def test_read_records_skips_torn_tail_and_missing_file(self, tmp_path: Path) -> None:
+        path = tmp_path / "s.jsonl"
+        assert read_records(str(path)) == []
+        path.write_bytes(line(step_index=0) + b"\n" + b"garbage\n" + line(step_index=1) + b'{"tor')
+        assert [r.step_index for r in read_records(str(path))] == [0, 1]
+
+    @pytest.mark.parametrize("size", [1, 2, 7, 100])
+    def test_backwards_iteration_matches_forwards(self, tmp_path: Path, size: int) -> None:
+        import streamd.shared._log as log_module
+
+        path = tmp_path / "s.jsonl"
+        path.write_bytes(b"".join(line(step_index=i) + b"\n\n" for i in range(50)) + b"{torn")
+        old = log_module._CHUNK
+        log_module._CHUNK = size
+        try:
+            with open(path, "rb") as f:
+                back = list(iter_records_backwards(f.fileno(), path.stat().st_size))
+        finally:
+            log_module._CHUNK = old
+        assert back[::-1] == read_records(str(path))
+
+
+class TestLockedLog:
+    def test_append_creates_directories_and_fsyncs_one_line(self, tmp_path: Path) -> None:
+        path = log_path(str(tmp_path), "s1")
+        assert path == str(tmp_path / ".dos" / "streams" / "s1.jsonl")
+        with open_locked(path) as log:
+            log.append(b"{}\n")
+            log.append(b"{}\n")
+            assert log.size == 6
+        assert Path(path).read_bytes() == b"{}\n{}\n"
+
+    def test_torn_tail_is_closed_before_the_next_record(self, tmp_path: Path) -> None:
+        path = tmp_path / "s.jsonl"
+        path.write_bytes(line(step_index=0) + b'{"schema": {"fam')
+        with open_locked(str(path)) as log:
+            log.append(line(step_index=1))
+        assert [r.step_index for r in read_records(str(path))] == [0, 1]
+
+    def test_lock_is_exclusive(self, tmp_path: Path) -> None:
+        path = str(tmp_path / "s.jsonl")
+        with open_locked(path), pytest.raises(BlockingIOError):
+            open_locked(path, blocking=False)
+        open_locked(path, blocking=False).close()

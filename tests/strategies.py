@@ -1,0 +1,66 @@
+"""Hypothesis strategies shared by the tests: steps, hook events and session logs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import strategies as st
+from streamd.shared import Step
+
+TOOLS = ["Read", "read", "Bash", "Grep", "WebFetch"]
+DIGESTS = ["aaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbb", "cccccccccccccccc"]
+
+steps = st.builds(
+    Step,
+    st.sampled_from(TOOLS),
+    st.sampled_from(DIGESTS[:2]),
+    st.one_of(st.none(), st.sampled_from(DIGESTS)),
+)
+# Long identical runs are where the verdict changes, so lean on repetition.
+step_streams = st.lists(steps, max_size=40).flatmap(
+    lambda base: st.lists(st.sampled_from(base), max_size=60) if base else st.just([])
+)
+
+json_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**80), max_value=2**80),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=12),
+    st.sampled_from(["é", "\ud800", "日本", "\u2028", "a\x85b", "-0.0"]),
+    st.just(-0.0),
+)
+json_values: st.SearchStrategy[Any] = st.recursive(
+    json_scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    ),
+    max_leaves=12,
+)
+
+
+@st.composite
+def hook_events(draw: st.DrawFn, tools: list[str] | None = None) -> dict[str, Any]:
+    """A PostToolUse-shaped event; repeats are likely so verdicts fire."""
+    event: dict[str, Any] = {"session_id": "s-1", "hook_event_name": "PostToolUse"}
+    if draw(st.integers(0, 20)) > 0:
+        event["tool_name"] = draw(st.sampled_from(tools or ["Read", "Bash", "ünï", "a\u2028b"]))
+    if draw(st.booleans()):
+        event["tool_input"] = draw(st.sampled_from([{"p": 1}, None, {"p": [1, 2]}, "x"]))
+    key = draw(st.sampled_from(["tool_response", "tool_output", "both", "none"]))
+    result = draw(st.one_of(st.sampled_from(["same", {"k": "v"}, None]), json_values))
+    if key in ("tool_response", "both"):
+        event["tool_response"] = result
+    if key in ("tool_output", "both"):
+        event["tool_output"] = draw(st.sampled_from(["out", None]))
+    return event
+
+
+def event_sessions(
+    tools: list[str] | None = None, max_size: int = 25
+) -> st.SearchStrategy[list[dict[str, Any]]]:
+    """A session drawn from a small pool of events, so identical calls recur."""
+    return st.lists(hook_events(tools), min_size=1, max_size=4).flatmap(
+        lambda pool: st.lists(st.sampled_from(pool), max_size=max_size)
+    )
