@@ -26,6 +26,100 @@ def _replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def _socket(args: argparse.Namespace) -> str:
+    from ._paths import socket_path
+
+    return socket_path(getattr(args, "socket", None))
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import logging
+
+    from ._paths import DaemonAlreadyRunning, SocketPathError
+    from ._server import run
+
+    logging.basicConfig(
+        level=getattr(logging, args.log_level.upper()),
+        format="%(asctime)s streamd[%(process)d] %(levelname)s %(message)s",
+    )
+    try:
+        run(_socket(args), idle_timeout=args.idle_timeout)
+    except (DaemonAlreadyRunning, SocketPathError) as exc:
+        raise CommandError(str(exc)) from None
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from . import _protocol as proto
+    from ._client import DaemonUnavailable, request
+    from ._status import render_status
+
+    path = _socket(args)
+    try:
+        reply = request(path, proto.Status())
+    except DaemonUnavailable:
+        raise CommandError(
+            f"no daemon is running on {path}; start one with `streamd serve` "
+            "(the hook falls back to in-process decisions meanwhile)"
+        ) from None
+    if not isinstance(reply, proto.StatusReply):
+        raise CommandError(f"unexpected reply from the daemon: {reply!r}")
+    render_status(reply, as_json=args.json, out=sys.stdout)
+    return 0
+
+
+def _stop(args: argparse.Namespace) -> int:
+    import time
+
+    from . import _protocol as proto
+    from ._client import DaemonUnavailable, request
+
+    path = _socket(args)
+    try:
+        reply = request(path, proto.Stop())
+    except DaemonUnavailable:
+        raise CommandError(f"no daemon is running on {path}; nothing to stop") from None
+    if not isinstance(reply, proto.Stopping):
+        raise CommandError(f"unexpected reply from the daemon: {reply!r}")
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            request(path, proto.Ping(), timeout=0.5)
+        except DaemonUnavailable:
+            print(f"stopped the daemon (pid {reply.pid}) on {path}")
+            return 0
+        time.sleep(0.05)
+    raise CommandError(f"the daemon (pid {reply.pid}) is still answering after 15 s")
+
+
+def _hook(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from . import _install
+
+    command = _install.hook_command(_socket(args))
+    if args.action == "command":
+        print(command)
+        return 0
+    path = _install.settings_path(args.scope, Path.cwd())
+    try:
+        if args.action == "install":
+            changed = _install.install(path, command)
+            print(f"{'installed the hook in' if changed else 'already installed in'} {path}")
+        else:
+            changed = _install.uninstall(path)
+            print(f"{'removed the hook from' if changed else 'no streamd hook in'} {path}")
+    except (_install.SettingsError, OSError) as exc:
+        raise CommandError(str(exc)) from None
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from ._demo import run_demo
+
+    return run_demo(sys.stdout)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="streamd", description="A loop detector for AI coding agents."
@@ -37,6 +131,41 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--policy", help="a dos.toml to take [tool_stream] from")
     replay.add_argument("--json", action="store_true", help="one JSON object per step")
     replay.set_defaults(handler=_replay)
+
+    socket_help = "the daemon's socket (default: $STREAMD_SOCKET, else the user runtime dir)"
+    serve = sub.add_parser("serve", help="run the daemon in the foreground")
+    serve.add_argument("--socket", help=socket_help)
+    serve.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=1800.0,
+        help="seconds after which an idle session leaves memory (default 1800)",
+    )
+    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
+    serve.set_defaults(handler=_serve)
+
+    status = sub.add_parser("status", help="show the daemon and its live sessions")
+    status.add_argument("--socket", help=socket_help)
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.set_defaults(handler=_status)
+
+    stop = sub.add_parser("stop", help="stop the daemon")
+    stop.add_argument("--socket", help=socket_help)
+    stop.set_defaults(handler=_stop)
+
+    hook = sub.add_parser("hook", help="the hook command, and installing it into Claude Code")
+    hook.add_argument("action", choices=["command", "install", "uninstall"])
+    hook.add_argument("--socket", help=socket_help)
+    hook.add_argument(
+        "--scope",
+        choices=["user", "project"],
+        default="user",
+        help="~/.claude/settings.json (user) or ./.claude/settings.json (project)",
+    )
+    hook.set_defaults(handler=_hook)
+
+    demo = sub.add_parser("demo", help="watch streamd catch a looping agent")
+    demo.set_defaults(handler=_demo)
     return parser
 
 

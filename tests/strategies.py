@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from hypothesis import strategies as st
+
 from streamd.shared import Step
 
 TOOLS = ["Read", "read", "Bash", "Grep", "WebFetch"]

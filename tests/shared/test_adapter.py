@@ -4,6 +4,7 @@ import hashlib
 import json
 
 import pytest
+
 from streamd.shared import adapt_event, canonical_bytes, parse_event, safe_session_name
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from streamd.shared import EXCERPT_LIMIT, Step, StreamTracker, excerpt, render_answer
 
 A = Step("Read", "a1", "0123456789abcdef")

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from hypothesis import given
+
 from streamd.shared import (
     HookRequest,
     Policy,

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 from hypothesis import given
+
 from streamd.shared import Policy, Step, StreamState, StreamTracker, classify, trailing_run
 
 from ..strategies import step_streams

@@ -1,0 +1,115 @@
+"""Where the daemon listens, and taking that place safely.
+
+The socket defaults to ``<user runtime dir>/streamd/streamd.sock``; ``--socket`` and
+``STREAMD_SOCKET`` override it for every command. A socket left by a dead daemon is
+replaced; a live daemon on the same path is ``DaemonAlreadyRunning``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+
+SOCKET_ENV = "STREAMD_SOCKET"
+
+
+class DaemonAlreadyRunning(Exception):
+    """Raised when another daemon already answers on the socket path."""
+
+
+class SocketPathError(Exception):
+    """Raised when the socket path cannot be used (not a socket, too long, no access)."""
+
+
+def default_socket_path() -> str:
+    import platformdirs
+
+    return os.path.join(platformdirs.user_runtime_dir("streamd"), "streamd.sock")
+
+
+def socket_path(explicit: str | None = None) -> str:
+    return explicit or os.environ.get(SOCKET_ENV) or default_socket_path()
+
+
+def status_file_path(sock_path: str) -> str:
+    return sock_path + ".status.json"
+
+
+def _prepare_directory(directory: str) -> None:
+    if not os.path.isdir(directory):
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        os.chmod(directory, 0o700)
+
+
+def _remove_stale(path: str) -> None:
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    import stat
+
+    if not stat.S_ISSOCK(mode):
+        raise SocketPathError(f"{path} exists and is not a socket; remove it or pick another path")
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    probe.settimeout(1.0)
+    try:
+        probe.connect(path)
+    except (ConnectionRefusedError, FileNotFoundError):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        return
+    except OSError:
+        pass
+    finally:
+        probe.close()
+    raise DaemonAlreadyRunning(
+        f"a streamd daemon is already listening on {path}; "
+        "use `streamd status` to see it or `streamd stop` to stop it"
+    )
+
+
+def bind_unix_socket(path: str) -> socket.socket:
+    """A listening Unix socket at ``path``, mode 0600, in a 0700 directory we create."""
+    _prepare_directory(os.path.dirname(os.path.abspath(path)))
+    _remove_stale(path)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old_umask = os.umask(0o177)
+    try:
+        sock.bind(path)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == 98:  # EADDRINUSE: another daemon bound it just now
+            raise DaemonAlreadyRunning(
+                f"another daemon took {path} while this one started"
+            ) from None
+        raise SocketPathError(f"cannot bind {path}: {exc.strerror}") from None
+    finally:
+        os.umask(old_umask)
+    os.chmod(path, 0o600)
+    sock.listen(1024)
+    return sock
+
+
+def write_status_file(sock_path: str, info: dict[str, object]) -> None:
+    path = status_file_path(sock_path)
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(info, f)
+    os.replace(tmp, path)
+
+
+def read_status_file(sock_path: str) -> dict[str, object] | None:
+    try:
+        with open(status_file_path(sock_path), encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def remove_quietly(*paths: str) -> None:
+    for path in paths:
+        with contextlib.suppress(OSError):
+            os.unlink(path)

@@ -1,0 +1,307 @@
+"""The daemon: accepts connections, reads frames, dispatches requests, answers.
+
+Each connection is its own task, so a client that sends nothing or half a frame only
+holds its own connection (closed after ``FRAME_TIMEOUT``). JSON parsing and hashing
+of large events and all file I/O run in worker threads. SIGTERM, SIGINT and a Stop
+request stop accepting, let in-flight requests finish, remove the socket and return.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import os
+import signal
+import socket
+import struct
+import sys
+import time
+from collections.abc import Callable
+
+import anyio
+import msgspec
+from anyio.abc import SocketListener, SocketStream
+from anyio.streams.buffered import BufferedByteReceiveStream
+
+from streamd.shared import HookRequest, resolve
+
+from . import _protocol as proto
+from ._paths import remove_quietly, status_file_path, write_status_file
+from ._sessions import SessionTable
+
+log = logging.getLogger("streamd")
+
+VERSION = "0.1.0"
+FRAME_TIMEOUT = 10.0
+"""Seconds a connection may take to send the next frame before it is closed."""
+DRAIN_TIMEOUT = 10.0
+INLINE_EVENT_LIMIT = 64 * 1024
+"""Events up to this size are parsed on the event loop; larger ones in a thread."""
+DEFAULT_IDLE_TIMEOUT = 1800.0
+
+
+class Daemon:
+    def __init__(
+        self,
+        socket_path: str,
+        *,
+        idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
+        on_ready: Callable[[], None] | None = None,
+        on_watchdog: Callable[[], None] | None = None,
+    ) -> None:
+        self.socket_path = socket_path
+        self.idle_timeout = idle_timeout
+        self.table = SessionTable()
+        self.started = time.time()
+        self.requests: collections.Counter[str] = collections.Counter()
+        self.errors = 0
+        self.latencies: collections.deque[float] = collections.deque(maxlen=8192)
+        self._on_ready = on_ready
+        self._on_watchdog = on_watchdog
+        self._stop = anyio.Event()
+        self._inflight = 0
+        self._owns_socket_file = True
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    async def serve(self, listener: SocketListener, *, owns_socket_file: bool = True) -> None:
+        """Serve until stopped; then drain, remove the socket file and return."""
+        self._owns_socket_file = owns_socket_file
+        write_status_file(
+            self.socket_path,
+            {"pid": os.getpid(), "socket": self.socket_path, "started": self.started},
+        )
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self._watch_signals)
+                tg.start_soon(self._evict_idle)
+                accept_scope = anyio.CancelScope()
+                tg.start_soon(self._accept, listener, tg, accept_scope)
+                log.info("serving on %s (pid %d)", self.socket_path, os.getpid())
+                if self._on_ready is not None:
+                    self._on_ready()
+                await self._stop.wait()
+                log.info("stopping: finishing %d in-flight request(s)", self._inflight)
+                accept_scope.cancel()
+                with anyio.move_on_after(DRAIN_TIMEOUT):
+                    while self._inflight:
+                        await anyio.sleep(0.005)
+                tg.cancel_scope.cancel()
+        finally:
+            paths = [status_file_path(self.socket_path)]
+            if self._owns_socket_file:
+                paths.append(self.socket_path)
+            remove_quietly(*paths)
+            log.info("stopped")
+
+    async def _accept(
+        self, listener: SocketListener, tg: anyio.abc.TaskGroup, scope: anyio.CancelScope
+    ) -> None:
+        with scope:
+            async with listener:
+                while True:
+                    try:
+                        stream = await listener.accept()
+                    except OSError as exc:  # EMFILE and friends: back off, keep serving
+                        log.error("accept failed: %s", exc)
+                        await anyio.sleep(0.1)
+                        continue
+                    tg.start_soon(self._connection, stream)
+
+    async def _watch_signals(self) -> None:
+        if sys.platform == "win32":  # pragma: no cover
+            return
+        with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            async for signum in signals:
+                log.info("received %s", signal.Signals(signum).name)
+                self.request_stop()
+                return
+
+    async def _evict_idle(self) -> None:
+        interval = max(0.05, min(60.0, self.idle_timeout / 4))
+        while True:
+            await anyio.sleep(interval)
+            evicted = self.table.evict_idle(self.idle_timeout)
+            if evicted:
+                log.info("evicted %d idle session(s)", evicted)
+            if self._on_watchdog is not None:
+                self._on_watchdog()
+
+    # -- transport -----------------------------------------------------------------
+
+    async def _connection(self, stream: SocketStream) -> None:
+        async with stream:
+            if not _peer_is_us(stream):
+                self.errors += 1
+                log.warning("refused a connection from another user")
+                await self._send(stream, proto.Error("forbidden", "peer is another user"))
+                return
+            reader = BufferedByteReceiveStream(stream)
+            while not self._stop.is_set():
+                payload = await self._read_frame(stream, reader)
+                if payload is None:
+                    return
+                try:
+                    request = proto.decode_request(payload)
+                except msgspec.DecodeError as exc:
+                    self.errors += 1
+                    log.warning("undecodable request (%d bytes): %s", len(payload), exc)
+                    await self._send(stream, proto.Error("bad-request", str(exc)))
+                    return
+                self._inflight += 1
+                try:
+                    reply = await self._dispatch(request)
+                finally:
+                    self._inflight -= 1
+                if not await self._send(stream, reply):
+                    return
+
+    async def _read_frame(
+        self, stream: SocketStream, reader: BufferedByteReceiveStream
+    ) -> bytes | None:
+        """The next frame's payload; None when the connection is done with."""
+        try:
+            with anyio.fail_after(FRAME_TIMEOUT):
+                header = await reader.receive_exactly(proto.HEADER_SIZE)
+                try:
+                    length = proto.frame_length(header)
+                except proto.FrameError as exc:
+                    self.errors += 1
+                    log.warning("%s", exc)
+                    await self._send(stream, proto.Error("frame-too-large", str(exc)))
+                    return None
+                return await reader.receive_exactly(length)
+        except TimeoutError:
+            log.debug("closing a connection that sent no complete frame in %ss", FRAME_TIMEOUT)
+        except (anyio.IncompleteRead, anyio.BrokenResourceError, anyio.ClosedResourceError):
+            pass
+        return None
+
+    async def _send(self, stream: SocketStream, reply: proto.Reply) -> bool:
+        try:
+            await stream.send(proto.frame(reply))
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
+            return False
+        return True
+
+    # -- dispatch ------------------------------------------------------------------
+
+    async def _dispatch(self, request: proto.Request) -> proto.Reply:
+        kind = type(request).__name__
+        self.requests[kind] += 1
+        try:
+            match request:
+                case proto.Step():
+                    return await self._step(request)
+                case proto.SessionEnd():
+                    self.table.drop(request.workspace, request.session)
+                    return proto.Done()
+                case proto.Ping():
+                    return proto.Pong(os.getpid(), VERSION)
+                case proto.Stop():
+                    log.info("stop requested over the socket")
+                    self.request_stop()
+                    return proto.Stopping(os.getpid())
+                case proto.Status():
+                    return self._status()
+        except Exception as exc:
+            self.errors += 1
+            log.exception("failed to handle a %s request", kind)
+            return proto.Error("internal", f"{type(exc).__name__}: {exc}")
+
+    async def _step(self, request: proto.Step) -> proto.Reply:
+        started = time.perf_counter()
+        hook_request = HookRequest(
+            request.event,
+            cwd=os.fsdecode(request.cwd),
+            workspace=None if request.workspace is None else os.fsdecode(request.workspace),
+            run_id=request.run_id,
+        )
+        if len(request.event) <= INLINE_EVENT_LIMIT:
+            target = resolve(hook_request)
+        else:
+            target = await anyio.to_thread.run_sync(resolve, hook_request)
+        if target is None:
+            return proto.Answer(b"")
+        if target.event.is_session_end:
+            self.table.drop(target.workspace, target.session)
+            return proto.Answer(b"")
+        session = self.table.session_for(target, request.host)
+        async with session.lock:
+            try:
+                decision = await anyio.to_thread.run_sync(
+                    self.table.apply, session, target, request.run_id
+                )
+            except OSError as exc:
+                self.errors += 1
+                log.error("cannot record a step in %s: %s", target.log_path, exc)
+                return proto.Error("io-error", str(exc))
+        self.latencies.append(time.perf_counter() - started)
+        return proto.Answer(decision.answer)
+
+    def _status(self) -> proto.StatusReply:
+        sessions = []
+        for s in self.table.sessions.values():
+            tracker = s.tracker
+            verdict = tracker.verdict() if tracker is not None else None
+            sessions.append(
+                proto.SessionInfo(
+                    workspace=s.workspace,
+                    session=s.session,
+                    host=s.host,
+                    steps=tracker.steps if tracker else 0,
+                    state=verdict.state.value if verdict else "UNKNOWN",
+                    run=verdict.repeat_run if verdict else 0,
+                    last_tool=s.last_tool,
+                    firings=s.firings,
+                    last_seen=s.last_seen,
+                )
+            )
+        return proto.StatusReply(
+            pid=os.getpid(),
+            version=VERSION,
+            started=self.started,
+            socket=self.socket_path,
+            requests=dict(self.requests),
+            errors=self.errors,
+            latency_ms=_percentiles(self.latencies),
+            sessions=sorted(sessions, key=lambda i: -i.last_seen),
+        )
+
+
+def _percentiles(samples: collections.deque[float]) -> dict[str, float]:
+    if not samples:
+        return {}
+    ordered = sorted(samples)
+
+    def pick(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1e3, 3)
+
+    return {"p50": pick(0.50), "p90": pick(0.90), "p99": pick(0.99), "max": pick(1.0)}
+
+
+def _peer_is_us(stream: SocketStream) -> bool:
+    """On Linux, whether the peer runs as this user (SO_PEERCRED); True elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return True
+    raw: socket.socket = stream.extra(anyio.abc.SocketAttribute.raw_socket)
+    creds = raw.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    uid: int = struct.unpack("3i", creds)[1]
+    return uid == os.getuid()
+
+
+def run(socket_path: str, *, idle_timeout: float = DEFAULT_IDLE_TIMEOUT) -> None:
+    """Bind ``socket_path`` and serve in the foreground until stopped.
+    Raises ``DaemonAlreadyRunning`` or ``SocketPathError`` before serving."""
+    from ._paths import bind_unix_socket
+
+    sock = bind_unix_socket(socket_path)
+
+    async def main() -> None:
+        listener = await SocketListener.from_socket(sock)
+        await Daemon(socket_path, idle_timeout=idle_timeout).serve(listener)
+
+    anyio.run(main)

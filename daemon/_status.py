@@ -1,0 +1,58 @@
+"""Rendering ``streamd status``."""
+
+from __future__ import annotations
+
+import time
+from typing import TextIO
+
+import msgspec
+
+from . import _protocol as proto
+
+
+def _ago(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f}s ago"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f}m ago"
+    return f"{seconds / 3600:.1f}h ago"
+
+
+def render_status(reply: proto.StatusReply, *, as_json: bool, out: TextIO) -> None:
+    if as_json:
+        out.write(msgspec.json.encode(msgspec.to_builtins(reply)).decode() + "\n")
+        return
+    now = time.time()
+    lat = reply.latency_ms
+    out.write(f"streamd {reply.version}, pid {reply.pid}, up {_ago(now - reply.started)[:-4]}\n")
+    out.write(f"socket    {reply.socket}\n")
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(reply.requests.items())) or "none"
+    out.write(f"requests  {counts}; errors {reply.errors}\n")
+    if lat:
+        out.write(
+            f"latency   step p50 {lat['p50']:.2f} ms, p90 {lat['p90']:.2f} ms, "
+            f"p99 {lat['p99']:.2f} ms, max {lat['max']:.2f} ms\n"
+        )
+    out.write(f"sessions  {len(reply.sessions)} live\n")
+    if not reply.sessions:
+        return
+    header = ("workspace", "session", "host", "steps", "state", "run", "last tool", "fired", "seen")
+    rows = [
+        (
+            s.workspace,
+            s.session[:18],
+            s.host,
+            str(s.steps),
+            s.state,
+            str(s.run),
+            s.last_tool[:20],
+            str(s.firings),
+            _ago(now - s.last_seen),
+        )
+        for s in reply.sessions
+    ]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        out.write(
+            "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() + "\n"
+        )
