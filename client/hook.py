@@ -43,8 +43,20 @@ def _environ(name: bytes) -> bytes | None:
     return value if value else None
 
 
+def _private_dir(path: str) -> bool:
+    """A real directory we own with mode 0700, as platformdirs requires of a runtime dir."""
+    import posix
+
+    try:
+        st = posix.lstat(path)
+    except OSError:
+        return False
+    return (st.st_mode & 0o170777) == 0o040700 and st.st_uid == posix.geteuid()
+
+
 def default_socket() -> str:
-    """platformdirs' user runtime dir for "streamd", computed without importing it."""
+    """platformdirs' user runtime dir for "streamd", computed without importing it.
+    Only a hook run without ``--socket`` needs it: ``streamd hook command`` passes one."""
     import posix
 
     explicit = _environ(b"STREAMD_SOCKET")
@@ -52,15 +64,20 @@ def default_socket() -> str:
         return explicit.decode("utf-8", "surrogateescape")
     if sys.platform == "darwin":
         home = (_environ(b"HOME") or b"/").decode("utf-8", "surrogateescape")
-        base = home + "/Library/Caches/TemporaryItems"
-    else:
-        runtime = _environ(b"XDG_RUNTIME_DIR")
-        if runtime:
-            base = runtime.decode("utf-8", "surrogateescape")
-        elif sys.platform.startswith(("freebsd", "openbsd", "netbsd")):
-            base = f"/var/run/user/{posix.getuid()}"
+        return home + "/Library/Caches/TemporaryItems/streamd/streamd.sock"
+    base = (_environ(b"XDG_RUNTIME_DIR") or b"").decode("utf-8", "surrogateescape")
+    if not (base and _private_dir(base)):
+        if sys.platform.startswith("openbsd"):
+            base = f"/tmp/run/user/{posix.geteuid()}"
+        elif sys.platform.startswith(("freebsd", "netbsd")):
+            base = f"/var/run/user/{posix.geteuid()}"
         else:
-            base = f"/run/user/{posix.getuid()}"
+            base = f"/run/user/{posix.geteuid()}"
+        if not _private_dir(base):
+            tmp = next(
+                (v for v in map(_environ, (b"TMPDIR", b"TEMP", b"TMP")) if v), b"/tmp"
+            ).decode("utf-8", "surrogateescape")
+            base = tmp.rstrip("/") + f"/runtime-{posix.geteuid()}"
     return base + "/streamd/streamd.sock"
 
 

@@ -37,8 +37,11 @@ def hook_command(socket_path: str, *, python: str | None = None) -> str:
 
 
 def is_ours(entry: object) -> bool:
+    """Whether a hook entry runs this shim, or a streamd shim installed elsewhere."""
     command = entry.get("command") if isinstance(entry, dict) else None
-    return isinstance(command, str) and "hook.py" in command and "streamd" in command
+    if not isinstance(command, str):
+        return False
+    return shim_path() in command or ("streamd" in command and "client/hook.py" in command)
 
 
 def settings_path(scope: str, project: Path | None = None) -> Path:

@@ -8,6 +8,7 @@ replaced; a live daemon on the same path is ``DaemonAlreadyRunning``.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import socket
@@ -24,9 +25,14 @@ class SocketPathError(Exception):
 
 
 def default_socket_path() -> str:
+    import warnings
+
     import platformdirs
 
-    return os.path.join(platformdirs.user_runtime_dir("streamd"), "streamd.sock")
+    with warnings.catch_warnings():  # a missing XDG_RUNTIME_DIR warns; its fallback is fine
+        warnings.simplefilter("ignore")
+        runtime = platformdirs.user_runtime_dir("streamd")
+    return os.path.join(runtime, "streamd.sock")
 
 
 def socket_path(explicit: str | None = None) -> str:
@@ -80,7 +86,7 @@ def bind_unix_socket(path: str) -> socket.socket:
         sock.bind(path)
     except OSError as exc:
         sock.close()
-        if exc.errno == 98:  # EADDRINUSE: another daemon bound it just now
+        if exc.errno == errno.EADDRINUSE:  # another daemon bound it just now
             raise DaemonAlreadyRunning(
                 f"another daemon took {path} while this one started"
             ) from None

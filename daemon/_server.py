@@ -154,10 +154,10 @@ class Daemon:
                 self._inflight += 1
                 try:
                     reply = await self._dispatch(request)
+                    if not await self._send(stream, reply):
+                        return
                 finally:
                     self._inflight -= 1
-                if not await self._send(stream, reply):
-                    return
 
     async def _read_frame(
         self, stream: SocketStream, reader: BufferedByteReceiveStream

@@ -20,7 +20,8 @@ def _ago(seconds: float) -> str:
 
 def render_status(reply: proto.StatusReply, *, as_json: bool, out: TextIO) -> None:
     if as_json:
-        out.write(msgspec.json.encode(msgspec.to_builtins(reply)).decode() + "\n")
+        fields = {name: getattr(reply, name) for name in reply.__struct_fields__}
+        out.write(msgspec.json.encode(fields).decode() + "\n")
         return
     now = time.time()
     lat = reply.latency_ms

@@ -1,0 +1,210 @@
+"""The hook shim as a host runs it: a subprocess fed real event JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from streamd.client import hook
+from streamd.daemon import _protocol as proto
+
+from ..harness import (
+    DaemonProcess,
+    raw_records,
+    read_event,
+    records,
+    run_shim,
+    session_log,
+    state_of,
+)
+
+
+class TestWireFormat:
+    def test_step_frame_decodes_as_the_daemon_expects(self) -> None:
+        frame = hook.step_frame(b'{"a": 1}', b"/cwd", b"/ws", "run-1", "claude")
+        assert int.from_bytes(frame[:4], "big") == len(frame) - 4
+        assert proto.decode_request(frame[4:]) == proto.Step(
+            b'{"a": 1}', b"/cwd", b"/ws", "run-1", "claude"
+        )
+        bare = hook.step_frame(b"", b"/", None, None, "claude")
+        assert proto.decode_request(bare[4:]) == proto.Step(b"", b"/")
+
+    def test_parse_answer_reads_every_bin_width(self) -> None:
+        for size in (0, 200, 70_000):
+            output = b"x" * size
+            assert hook.parse_answer(proto.frame(proto.Answer(output))[4:]) == output
+
+    def test_parse_answer_rejects_other_replies(self) -> None:
+        assert hook.parse_answer(proto.frame(proto.Error("io-error", "disk"))[4:]) is None
+        assert hook.parse_answer(b"\x92\xa6answer\xc4\x05abc") is None
+        assert hook.parse_answer(b"") is None
+
+    @pytest.mark.parametrize("runtime", ["private", "unset", "world-readable"])
+    def test_default_socket_agrees_with_the_daemon(self, runtime: str, tmp_path: Path) -> None:
+        env = {
+            k: v for k, v in os.environ.items() if k not in ("STREAMD_SOCKET", "XDG_RUNTIME_DIR")
+        }
+        env["TMPDIR"] = str(tmp_path)
+        if runtime != "unset":
+            xdg = tmp_path / "xdg"
+            xdg.mkdir(mode=0o700 if runtime == "private" else 0o755)
+            xdg.chmod(0o700 if runtime == "private" else 0o755)
+            env["XDG_RUNTIME_DIR"] = str(xdg)
+        shim_dir = os.path.dirname(hook.__file__)
+        shim = (
+            "import sys; sys.path.insert(0, sys.argv[1]); import hook; print(hook.default_socket())"
+        )
+        daemon = (
+            "import warnings; warnings.simplefilter('ignore');"
+            "from streamd.daemon._paths import default_socket_path; print(default_socket_path())"
+        )
+        outs = [
+            subprocess.run(argv, capture_output=True, text=True, env=env, check=True).stdout
+            for argv in (
+                [sys.executable, "-S", "-I", "-c", shim, shim_dir],
+                [sys.executable, "-c", daemon],
+            )
+        ]
+        assert outs[0] == outs[1] and outs[0].endswith("/streamd/streamd.sock\n")
+
+
+class TestShimWithDaemon:
+    def test_five_identical_reads_fire_at_third_and_fifth(
+        self, daemon: DaemonProcess, tmp_path: Path
+    ) -> None:
+        states = []
+        for n in range(5):
+            done = run_shim(read_event(tmp_path, n), daemon.socket_path)
+            assert done.returncode == 0 and done.stderr == b""
+            states.append(state_of(done.stdout))
+        assert states == [None, None, "REPEATING", "REPEATING", "STALLED"]
+        assert [r.step_index for r in records(tmp_path)] == [0, 1, 2, 3, 4]
+        assert daemon.status().requests["Step"] == 5
+
+    def test_failing_command_fires_with_its_event_name(
+        self, daemon: DaemonProcess, tmp_path: Path
+    ) -> None:
+        outs = []
+        for n in range(5):
+            event = read_event(
+                tmp_path,
+                n,
+                hook_event_name="PostToolUseFailure",
+                tool_name="Bash",
+                tool_input={"command": "make test"},
+                tool_response=...,
+                error="make: *** [test] Error 1",
+                is_interrupt=False,
+            )
+            outs.append(run_shim(event, daemon.socket_path).stdout)
+        assert [state_of(o) for o in outs] == [None, None, "REPEATING", "REPEATING", "STALLED"]
+        answer = json.loads(outs[4])["hookSpecificOutput"]
+        assert answer["hookEventName"] == "PostToolUseFailure"
+        assert "make: *** [test] Error 1" in answer["additionalContext"]
+
+    def test_session_end_prints_nothing_and_drops_the_session(
+        self, daemon: DaemonProcess, tmp_path: Path
+    ) -> None:
+        run_shim(read_event(tmp_path, 0), daemon.socket_path)
+        assert len(daemon.status().sessions) == 1
+        end = {
+            "session_id": "sess-1",
+            "cwd": str(tmp_path),
+            "hook_event_name": "SessionEnd",
+            "reason": "clear",
+        }
+        done = run_shim(end, daemon.socket_path)
+        assert (done.returncode, done.stdout) == (0, b"")
+        assert daemon.status().sessions == []
+        assert len(records(tmp_path)) == 1
+
+    def test_workspace_flag_and_run_id(self, daemon: DaemonProcess, tmp_path: Path) -> None:
+        ws = tmp_path / "elsewhere"
+        env = {**os.environ, "CID_RUN_ID": "run-42"}
+        for n in range(3):
+            run_shim(read_event(tmp_path, n), daemon.socket_path, "--workspace", str(ws), env=env)
+        assert not session_log(tmp_path).exists()
+        assert [r.get("run_id") for r in raw_records(ws)] == [None, None, "run-42"]
+
+    def test_answer_is_exactly_what_the_fallback_prints(
+        self, daemon: DaemonProcess, tmp_path: Path, sockdir: Path
+    ) -> None:
+        with_daemon, without = tmp_path / "a", tmp_path / "b"
+        outs: dict[Path, list[bytes]] = {with_daemon: [], without: []}
+        absent = sockdir / "absent.sock"
+        for n in range(7):
+            result = "same" if n < 6 else "changed"
+            for ws, sock in ((with_daemon, daemon.socket_path), (without, absent)):
+                event = read_event(ws, n, tool_response=result, tool_input={"file_path": "app.py"})
+                event["cwd"] = str(tmp_path)
+                done = run_shim(event, sock, "--workspace", str(ws))
+                assert done.returncode == 0
+                outs[ws].append(done.stdout)
+        assert outs[with_daemon] == outs[without]
+        assert sum(bool(o) for o in outs[without]) == 4
+        assert raw_records(with_daemon) == raw_records(without)
+
+
+class TestShimFallback:
+    def test_no_daemon_still_decides(self, sockdir: Path, tmp_path: Path) -> None:
+        outs = [run_shim(read_event(tmp_path, n), sockdir / "none.sock").stdout for n in range(5)]
+        assert [state_of(o) for o in outs] == [None, None, "REPEATING", "REPEATING", "STALLED"]
+
+    def test_unanswering_daemon_falls_back_within_the_bound(
+        self, sockdir: Path, tmp_path: Path
+    ) -> None:
+        path = str(sockdir / "mute.sock")
+        mute = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        mute.bind(path)
+        mute.listen(8)  # accepts connections in the backlog, never answers
+        try:
+            for n in range(2):
+                run_shim(read_event(tmp_path, n), sockdir / "none.sock")
+            started = time.monotonic()
+            done = run_shim(read_event(tmp_path, 2), path)
+            elapsed = time.monotonic() - started
+        finally:
+            mute.close()
+        assert done.returncode == 0 and state_of(done.stdout) == "REPEATING"
+        assert hook.ANSWER_TIMEOUT <= elapsed < hook.HARD_DEADLINE
+
+    def test_error_reply_prints_nothing(self, sockdir: Path, tmp_path: Path) -> None:
+        import threading
+
+        path = str(sockdir / "err.sock")
+        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        server.bind(path)
+        server.listen(1)
+
+        def answer_error() -> None:
+            conn, _ = server.accept()
+            conn.recv(1 << 20)
+            conn.sendall(proto.frame(proto.Error("io-error", "disk full")))
+            conn.close()
+
+        thread = threading.Thread(target=answer_error)
+        thread.start()
+        done = run_shim(read_event(tmp_path, 0), path)
+        thread.join(5)
+        server.close()
+        assert (done.returncode, done.stdout, done.stderr) == (0, b"", b"")
+
+    def test_already_recorded_call_is_not_appended_again(
+        self, daemon: DaemonProcess, tmp_path: Path
+    ) -> None:
+        outs = [run_shim(read_event(tmp_path, n), daemon.socket_path).stdout for n in range(3)]
+        daemon.kill()  # as if it died after writing call 2 but before answering it
+        again = run_shim(read_event(tmp_path, 2), daemon.socket_path)
+        assert again.stdout == outs[2] and state_of(again.stdout) == "REPEATING"
+        assert [r.tool_use_id for r in records(tmp_path)] == [
+            "toolu_sess-1_0000",
+            "toolu_sess-1_0001",
+            "toolu_sess-1_0002",
+        ]

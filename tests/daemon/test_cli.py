@@ -1,0 +1,142 @@
+"""The ``streamd`` operator command, run as a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+from streamd.daemon._install import shim_path
+
+from ..harness import DaemonProcess, read_event, run_shim, session_log
+
+
+def streamd(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "streamd.daemon._cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=60,
+    )
+
+
+class TestStatus:
+    def test_table_lists_live_sessions(self, daemon: DaemonProcess, tmp_path: Path) -> None:
+        for n in range(3):
+            run_shim(read_event(tmp_path, n), daemon.socket_path)
+        done = streamd("status", "--socket", str(daemon.socket_path))
+        assert done.returncode == 0, done.stderr
+        assert f"pid {daemon.proc.pid}" in done.stdout  # type: ignore[union-attr]
+        assert "sessions  1 live" in done.stdout
+        row = next(line for line in done.stdout.splitlines() if "sess-1" in line)
+        assert str(tmp_path) in row and "REPEATING" in row and "Read" in row
+
+    def test_json(self, daemon: DaemonProcess, tmp_path: Path) -> None:
+        run_shim(read_event(tmp_path, 0), daemon.socket_path)
+        done = streamd("status", "--json", "--socket", str(daemon.socket_path))
+        data = json.loads(done.stdout)
+        assert data["pid"] == daemon.proc.pid  # type: ignore[union-attr]
+        assert data["sessions"][0]["session"] == "sess-1" and data["sessions"][0]["steps"] == 1
+
+    def test_socket_from_the_environment(self, daemon: DaemonProcess) -> None:
+        done = streamd("status", env={**os.environ, "STREAMD_SOCKET": str(daemon.socket_path)})
+        assert done.returncode == 0 and str(daemon.socket_path) in done.stdout
+
+    def test_daemon_down_fails_loudly(self, sockdir: Path) -> None:
+        done = streamd("status", "--socket", str(sockdir / "none.sock"))
+        assert done.returncode != 0 and done.stdout == ""
+        assert "no daemon is running" in done.stderr and "streamd serve" in done.stderr
+
+
+class TestStop:
+    def test_stops_the_daemon(self, daemon: DaemonProcess) -> None:
+        done = streamd("stop", "--socket", str(daemon.socket_path))
+        assert done.returncode == 0 and "stopped" in done.stdout
+        assert daemon.proc is not None and daemon.proc.wait(10) == 0
+
+    def test_nothing_to_stop(self, sockdir: Path) -> None:
+        done = streamd("stop", "--socket", str(sockdir / "none.sock"))
+        assert done.returncode != 0 and "nothing to stop" in done.stderr
+
+
+class TestHookCommand:
+    def test_prints_a_shell_quoted_command_that_runs(
+        self, daemon: DaemonProcess, tmp_path: Path
+    ) -> None:
+        done = streamd("hook", "command", "--socket", str(daemon.socket_path))
+        command = done.stdout.strip()
+        argv = shlex.split(command)
+        assert argv[1:4] == ["-S", "-I", shim_path()] and argv[-1] == str(daemon.socket_path)
+        for n in range(3):
+            out = subprocess.run(
+                command,
+                shell=True,
+                input=json.dumps(read_event(tmp_path, n)).encode(),
+                capture_output=True,
+            )
+        assert b"REPEATING" in out.stdout
+
+
+class TestReplay:
+    def test_table_and_json(self, sockdir: Path, tmp_path: Path) -> None:
+        for n in range(5):
+            run_shim(read_event(tmp_path, n), sockdir / "none.sock")
+        log = session_log(tmp_path)
+        table = streamd("replay", str(log))
+        assert (
+            table.returncode == 0
+            and "STALLED" in table.stdout
+            and "5 steps, 3 fired" in table.stdout
+        )
+        rows = [
+            json.loads(line) for line in streamd("replay", str(log), "--json").stdout.splitlines()
+        ]
+        assert [(r["step_index"], r["state"], r["repeat_run"]) for r in rows] == [
+            (0, "ADVANCING", 1),
+            (1, "ADVANCING", 2),
+            (2, "REPEATING", 3),
+            (3, "REPEATING", 4),
+            (4, "STALLED", 5),
+        ]
+        assert all(r["tool_name"] == "Read" for r in rows)
+
+    def test_policy_flag_and_workspace_policy(self, sockdir: Path, tmp_path: Path) -> None:
+        for n in range(3):
+            run_shim(read_event(tmp_path, n), sockdir / "none.sock")
+        log = str(session_log(tmp_path))
+        policy = tmp_path / "other.toml"
+        policy.write_text("[tool_stream]\nrepeat_n = 2\nstall_n = 3\n")
+        rows = [
+            json.loads(x)
+            for x in streamd("replay", log, "--json", "--policy", str(policy)).stdout.splitlines()
+        ]
+        assert [r["state"] for r in rows] == ["ADVANCING", "REPEATING", "STALLED"]
+        (tmp_path / "dos.toml").write_text("[tool_stream]\nignore_tools = 'read'\n")
+        rows = [json.loads(x) for x in streamd("replay", log, "--json").stdout.splitlines()]
+        assert {r["state"] for r in rows} == {"ADVANCING"}
+
+    def test_errors_say_what_to_do(self, tmp_path: Path) -> None:
+        missing = streamd("replay", str(tmp_path / "none.jsonl"))
+        assert missing.returncode == 2 and "no such file" in missing.stderr
+        log = tmp_path / "s.jsonl"
+        log.write_text("")
+        bad = tmp_path / "bad.toml"
+        bad.write_text("[tool_stream]\nstall_n = 1\n")
+        done = streamd("replay", str(log), "--policy", str(bad))
+        assert done.returncode == 2 and str(bad) in done.stderr and "stall_n" in done.stderr
+
+
+class TestDemo:
+    def test_shows_the_loop_being_caught(self) -> None:
+        done = streamd("demo")
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.count("REPEATING:") == 2 and done.stdout.count("STALLED:") == 1
+        assert "FAILED test_app.py::test_total" in done.stdout
+        assert "The session log holds 8 records" in done.stdout

@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from streamd.daemon import _install
+
+OTHER: dict[str, Any] = {
+    "permissions": {"allow": ["Bash(ls:*)"]},
+    "hooks": {
+        "PostToolUse": [
+            {"matcher": "Edit", "hooks": [{"type": "command", "command": "prettier --write"}]}
+        ],
+        "Stop": [{"hooks": [{"type": "command", "command": "say done"}]}],
+    },
+}
+
+
+def streamd_hook(*args: str, home: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "streamd.daemon._cli",
+            "hook",
+            *args,
+            "--socket",
+            "/tmp/x/streamd.sock",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, "HOME": str(home)},
+        timeout=60,
+    )
+
+
+class TestInstall:
+    def test_install_twice_then_uninstall_leaves_the_file_as_it_was(self, tmp_path: Path) -> None:
+        settings = tmp_path / ".claude" / "settings.json"
+        settings.parent.mkdir()
+        original = json.dumps(OTHER, indent=4) + "\n"
+        settings.write_text(original)
+        first = streamd_hook("install", home=tmp_path, cwd=tmp_path)
+        assert first.returncode == 0 and "installed" in first.stdout
+        once = settings.read_text()
+        second = streamd_hook("install", home=tmp_path, cwd=tmp_path)
+        assert "already installed" in second.stdout and settings.read_text() == once
+        data = json.loads(once)
+        assert data["permissions"] == OTHER["permissions"]
+        assert data["hooks"]["Stop"] == OTHER["hooks"]["Stop"]
+        assert data["hooks"]["PostToolUse"][0] == OTHER["hooks"]["PostToolUse"][0]
+        for event in _install.HOOK_EVENTS:
+            ours = [h for g in data["hooks"][event] for h in g["hooks"] if _install.is_ours(h)]
+            assert len(ours) == 1 and "/tmp/x/streamd.sock" in ours[0]["command"]
+            assert ours[0]["timeout"] == _install.HOOK_TIMEOUT_SECONDS
+        assert (settings.parent / "settings.json.streamd-backup").read_text() == original
+        removed = streamd_hook("uninstall", home=tmp_path, cwd=tmp_path)
+        assert removed.returncode == 0 and "removed" in removed.stdout
+        assert settings.read_text() == original
+        again = streamd_hook("uninstall", home=tmp_path, cwd=tmp_path)
+        assert "no streamd hook" in again.stdout and settings.read_text() == original
+
+    def test_project_scope_creates_and_removes_the_file(self, tmp_path: Path) -> None:
+        project = tmp_path / "repo"
+        project.mkdir()
+        streamd_hook("install", "--scope", "project", home=tmp_path, cwd=project)
+        settings = project / ".claude" / "settings.json"
+        assert set(json.loads(settings.read_text())["hooks"]) == set(_install.HOOK_EVENTS)
+        assert not (tmp_path / ".claude").exists()
+        streamd_hook("uninstall", "--scope", "project", home=tmp_path, cwd=project)
+        assert not settings.exists()
+
+    def test_other_changes_survive_uninstall(self, tmp_path: Path) -> None:
+        settings = tmp_path / "settings.json"
+        settings.write_text(json.dumps(OTHER))
+        _install.install(settings, _install.hook_command("/s.sock"))
+        data = json.loads(settings.read_text())
+        data["model"] = "opus"
+        settings.write_text(json.dumps(data))
+        _install.uninstall(settings)
+        assert json.loads(settings.read_text()) == {**OTHER, "model": "opus"}
+
+    @pytest.mark.parametrize(
+        ("content", "message"),
+        [
+            ("{not json", "not valid JSON"),
+            ("[]", "JSON object"),
+            ('{"hooks": []}', '"hooks" must be'),
+            ('{"hooks": {"PostToolUse": {}}}', "must be a list"),
+        ],
+    )
+    def test_malformed_settings_fail_loudly_and_are_untouched(
+        self, tmp_path: Path, content: str, message: str
+    ) -> None:
+        settings = tmp_path / ".claude" / "settings.json"
+        settings.parent.mkdir()
+        settings.write_text(content)
+        done = streamd_hook("install", home=tmp_path, cwd=tmp_path)
+        assert done.returncode == 2 and message in done.stderr and str(settings) in done.stderr
+        assert settings.read_text() == content
