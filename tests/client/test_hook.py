@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from streamd.client import hook
+from streamd.client import _shim as hook
 from streamd.daemon import _protocol as proto
 
 from ..harness import (
@@ -58,9 +58,7 @@ class TestWireFormat:
             xdg.chmod(0o700 if runtime == "private" else 0o755)
             env["XDG_RUNTIME_DIR"] = str(xdg)
         shim_dir = os.path.dirname(hook.__file__)
-        shim = (
-            "import sys; sys.path.insert(0, sys.argv[1]); import hook; print(hook.default_socket())"
-        )
+        shim = "import sys; sys.path.insert(0, sys.argv[1]); import _shim; print(_shim.default_socket())"
         daemon = (
             "import warnings; warnings.simplefilter('ignore');"
             "from streamd.daemon._paths import default_socket_path; print(default_socket_path())"
@@ -150,6 +148,27 @@ class TestShimWithDaemon:
         assert outs[with_daemon] == outs[without]
         assert sum(bool(o) for o in outs[without]) == 4
         assert raw_records(with_daemon) == raw_records(without)
+
+
+class TestFastPath:
+    def test_imports_nothing_heavy_when_the_daemon_answers(
+        self, daemon: DaemonProcess, tmp_path: Path
+    ) -> None:
+        from streamd.daemon._install import shim_path
+
+        def imported(*argv: str) -> set[str]:
+            done = subprocess.run(
+                [sys.executable, "-S", "-I", "-X", "importtime", *argv],
+                input=json.dumps(read_event(tmp_path, 0)).encode(),
+                capture_output=True,
+            )
+            lines = done.stderr.decode().splitlines()
+            return {x.split("|")[-1].strip() for x in lines if x.startswith("import time:")}
+
+        startup = imported("-c", "pass")
+        shim = imported(shim_path(), "--socket", str(daemon.socket_path))
+        assert len(records(tmp_path)) == 1  # the daemon answered
+        assert shim - startup == {"_shim", "_socket"}
 
 
 class TestShimFallback:

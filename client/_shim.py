@@ -1,0 +1,260 @@
+"""The hook shim, run by the host once per tool call through ``hook.py``:
+
+    python3 -S -I hook.py [--workspace W] [--socket P] [--host claude]
+
+It reads the event from stdin, forwards it to the daemon and prints the answer. The
+fast path imports only what the interpreter has already loaded plus ``_socket``: the
+daemon parses and hashes. If the daemon is absent, refuses, closes without answering
+or has not answered within ``ANSWER_TIMEOUT`` seconds, the shim decides the call
+in-process from the session log with ``streamd.shared`` and prints the same bytes.
+It always exits 0, prints nothing on an error, and exits by ``HARD_DEADLINE``.
+"""
+
+import sys
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs milliseconds here
+if TYPE_CHECKING:
+    import types
+
+ANSWER_TIMEOUT = 1.0
+HARD_DEADLINE = 4.0
+MAX_FRAME = 64 * 1024 * 1024
+
+
+def _options(argv: list[str]) -> dict[str, str]:
+    options: dict[str, str] = {}
+    i = 0
+    while i < len(argv):
+        name = argv[i]
+        if name.startswith("--") and "=" in name:
+            key, _, value = name[2:].partition("=")
+            options[key] = value
+        elif name.startswith("--") and i + 1 < len(argv):
+            options[name[2:]] = argv[i + 1]
+            i += 1
+        i += 1
+    return options
+
+
+def _environ(name: bytes) -> bytes | None:
+    import posix
+
+    value: bytes | None = posix.environ.get(name)
+    return value if value else None
+
+
+def _private_dir(path: str) -> bool:
+    """A real directory we own with mode 0700, as platformdirs requires of a runtime dir."""
+    import posix
+
+    try:
+        st = posix.lstat(path)
+    except OSError:
+        return False
+    return (st.st_mode & 0o170777) == 0o040700 and st.st_uid == posix.geteuid()
+
+
+def default_socket() -> str:
+    """platformdirs' user runtime dir for "streamd", computed without importing it.
+    Only a hook run without ``--socket`` needs it: ``streamd hook command`` passes one."""
+    import posix
+
+    explicit = _environ(b"STREAMD_SOCKET")
+    if explicit:
+        return explicit.decode("utf-8", "surrogateescape")
+    if sys.platform == "darwin":
+        home = (_environ(b"HOME") or b"/").decode("utf-8", "surrogateescape")
+        return home + "/Library/Caches/TemporaryItems/streamd/streamd.sock"
+    base = (_environ(b"XDG_RUNTIME_DIR") or b"").decode("utf-8", "surrogateescape")
+    if not (base and _private_dir(base)):
+        if sys.platform.startswith("openbsd"):
+            base = f"/tmp/run/user/{posix.geteuid()}"
+        elif sys.platform.startswith(("freebsd", "netbsd")):
+            base = f"/var/run/user/{posix.geteuid()}"
+        else:
+            base = f"/run/user/{posix.geteuid()}"
+        if not _private_dir(base):
+            tmp = next(
+                (v for v in map(_environ, (b"TMPDIR", b"TEMP", b"TMP")) if v), b"/tmp"
+            ).decode("utf-8", "surrogateescape")
+            base = tmp.rstrip("/") + f"/runtime-{posix.geteuid()}"
+    return base + "/streamd/streamd.sock"
+
+
+def _bin(data: bytes) -> bytes:
+    return b"\xc6" + len(data).to_bytes(4, "big") + data
+
+
+def _str(text: str) -> bytes:
+    data = text.encode("utf-8")
+    return b"\xdb" + len(data).to_bytes(4, "big") + data
+
+
+def _fsencode(path: str) -> bytes:
+    return path.encode("utf-8", "surrogateescape")
+
+
+def step_frame(
+    event: bytes, cwd: bytes, workspace: bytes | None, run_id: str | None, host: str
+) -> bytes:
+    """A ``Step`` request frame (see ``streamd.daemon._protocol``)."""
+    payload = b"".join(
+        (
+            b"\x96\xa4step",
+            _bin(event),
+            _bin(cwd),
+            b"\xc0" if workspace is None else _bin(workspace),
+            b"\xc0" if run_id is None else _str(run_id),
+            _str(host),
+        )
+    )
+    return len(payload).to_bytes(4, "big") + payload
+
+
+def parse_answer(payload: bytes) -> bytes | None:
+    """The output of an ``Answer`` reply; None for any other reply."""
+    if payload[:8] != b"\x92\xa6answer" or len(payload) < 10:
+        return None
+    kind = payload[8]
+    width = {0xC4: 1, 0xC5: 2, 0xC6: 4}.get(kind)
+    if width is None:
+        return None
+    size = int.from_bytes(payload[9 : 9 + width], "big")
+    output = payload[9 + width :]
+    return output if len(output) == size else None
+
+
+class _NoAnswer(Exception):
+    """Raised when the daemon did not answer; the shim falls back."""
+
+
+def _recv_exactly(sock, size: int, deadline: float) -> bytes:  # type: ignore[no-untyped-def]
+    import time
+
+    chunks = []
+    while size:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise _NoAnswer
+        sock.settimeout(remaining)
+        chunk = sock.recv(min(size, 1 << 20))
+        if not chunk:
+            raise _NoAnswer
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
+def ask_daemon(path: str, request: bytes, timeout: float) -> bytes:
+    """The daemon's reply payload; raises ``_NoAnswer`` when there is none."""
+    import _socket
+    import time
+
+    deadline = time.monotonic() + timeout
+    try:
+        sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    except OSError:
+        raise _NoAnswer from None
+    try:
+        sock.settimeout(timeout)
+        sock.connect(path)
+        sock.sendall(request)
+        size = int.from_bytes(_recv_exactly(sock, 4, deadline), "big")
+        if size > MAX_FRAME:
+            raise _NoAnswer
+        return _recv_exactly(sock, size, deadline)
+    except OSError:
+        raise _NoAnswer from None
+    finally:
+        sock.close()
+
+
+def _load_shared() -> "types.ModuleType":
+    """``streamd.shared``, from beside this file, whether installed or in a checkout."""
+    import importlib.util
+    import os
+    import types
+
+    shared = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "shared")
+    if "streamd" not in sys.modules:
+        package = types.ModuleType("streamd")
+        package.__path__ = []
+        sys.modules["streamd"] = package
+    spec = importlib.util.spec_from_file_location(
+        "streamd.shared", os.path.join(shared, "__init__.py"), submodule_search_locations=[shared]
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["streamd.shared"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def decide_offline(
+    event: bytes, cwd: bytes, workspace: bytes | None, run_id: str | None, deadline: float
+) -> bytes:
+    import os
+
+    shared = _load_shared()
+    request = shared.HookRequest(
+        event,
+        cwd=os.fsdecode(cwd),
+        workspace=None if workspace is None else os.fsdecode(workspace),
+        run_id=run_id,
+    )
+    output: bytes = shared.handle_offline(request, deadline=deadline)
+    return output
+
+
+def _arm_deadline(seconds: float) -> None:
+    import _signal  # type: ignore[import-not-found]  # already loaded, unlike signal
+    import posix
+
+    def give_up(signum: int, frame: object) -> None:
+        posix._exit(0)
+
+    _signal.signal(_signal.SIGALRM, give_up)
+    _signal.setitimer(_signal.ITIMER_REAL, seconds)
+
+
+def run(argv: list[str]) -> bytes:
+    """The bytes to print for the event on stdin."""
+    import posix
+    import time
+
+    started = time.monotonic()
+    options = _options(argv)
+    event = sys.stdin.buffer.read()
+    cwd = posix.getcwdb()
+    workspace = _fsencode(options["workspace"]) if options.get("workspace") else None
+    raw_run_id = _environ(b"CID_RUN_ID")
+    run_id = None
+    if raw_run_id is not None:
+        try:
+            run_id = raw_run_id.decode("utf-8")
+        except UnicodeDecodeError:
+            run_id = None
+    host = options.get("host") or "claude"
+    if len(event) + 1024 <= MAX_FRAME:
+        request = step_frame(event, cwd, workspace, run_id, host)
+        try:
+            reply = ask_daemon(options.get("socket") or default_socket(), request, ANSWER_TIMEOUT)
+        except _NoAnswer:
+            pass
+        else:
+            return parse_answer(reply) or b""
+    return decide_offline(event, cwd, workspace, run_id, started + HARD_DEADLINE - 0.5)
+
+
+def main() -> None:
+    import posix
+
+    try:
+        _arm_deadline(HARD_DEADLINE)
+        output = run(sys.argv[1:])
+        if output:
+            sys.stdout.buffer.write(output)
+            sys.stdout.buffer.flush()
+    except BaseException:
+        pass
+    posix._exit(0)

@@ -1,0 +1,179 @@
+"""Hook latency against session length, measured side by side in one run.
+
+    python scripts/bench_hook.py [--runs 200] [--lengths 10,1000,10000,100000] [--no-go]
+
+For each length, a session log with that many prior steps is written, then the same
+event stream is timed, interleaved call by call, through:
+  baseline  ``python3 -S -I -c pass`` (the interpreter's own start-up, same stdin)
+  streamd   the hook shim talking to a running daemon (``streamd serve``)
+  dos-hook  dos-kernel's Go hook (``dos/_bin/dos-hook posttool``), when installed
+Each call is a fresh process, as a host runs it. The daemon is warm for the session
+(its first call, which recovers from the log's tail, is reported apart).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from streamd.daemon import _protocol as proto
+from streamd.daemon._client import DaemonUnavailable, request
+from streamd.daemon._install import shim_path
+from streamd.shared import Step, encode_record, log_path
+
+SESSION = "bench-session"
+
+
+def go_hook() -> str | None:
+    try:
+        import dos
+    except ImportError:
+        return None
+    path = Path(dos.__file__).parent / "_bin" / "dos-hook"
+    return str(path) if path.exists() else None
+
+
+def write_log(workspace: Path, steps: int) -> None:
+    path = Path(log_path(str(workspace), SESSION))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as f:
+        for i in range(steps):
+            step = Step("Read", f"{i % 97:016x}", f"{i:016x}")
+            f.write(encode_record(step, step_index=i, tool_use_id=f"toolu_prior_{i}"))
+        f.flush()
+        os.fsync(f.fileno())  # else the first hook's fsync pays for flushing the whole log
+
+
+def event(workspace: Path, n: int) -> bytes:
+    return json.dumps(
+        {
+            "session_id": SESSION,
+            "transcript_path": "/tmp/t.jsonl",
+            "cwd": str(workspace),
+            "permission_mode": "default",
+            "hook_event_name": "PostToolUse",
+            "tool_name": "Read",
+            "tool_input": {"file_path": "/srv/app/config.yaml"},
+            "tool_response": {"type": "text", "file": {"content": "port: 8080\n" * 40}},
+            "tool_use_id": f"toolu_bench_{n:06d}",
+        }
+    ).encode()
+
+
+def timed(argv: list[str], stdin: bytes) -> tuple[float, bytes]:
+    start = time.perf_counter()
+    done = subprocess.run(argv, input=stdin, capture_output=True)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"{argv[0]} exited {done.returncode}: {done.stderr.decode()[-500:]}")
+    return elapsed, done.stdout
+
+
+def start_daemon(socket_path: str) -> subprocess.Popen[bytes]:
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "streamd.daemon._cli", "serve", "--socket", socket_path],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(500):
+        try:
+            request(socket_path, proto.Ping(), timeout=0.5)
+            return daemon
+        except DaemonUnavailable:
+            time.sleep(0.02)
+    raise SystemExit("daemon did not start")
+
+
+def pct(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1e3
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--runs", type=int, default=200, help="calls per length for streamd")
+    parser.add_argument("--go-runs", type=int, default=30, help="calls per length for dos-hook")
+    parser.add_argument("--lengths", default="10,1000,10000,100000")
+    parser.add_argument("--no-go", action="store_true", help="skip dos-kernel's Go hook")
+    args = parser.parse_args()
+    lengths = [int(x) for x in args.lengths.split(",")]
+    python = os.path.realpath(sys.executable)
+    go = None if args.no_go else go_hook()
+    tmp = Path(tempfile.mkdtemp(prefix="sdb-", dir="/tmp"))
+    socket_path = str(tmp / "d.sock")
+    daemon = start_daemon(socket_path)
+    shim = [python, "-S", "-I", shim_path(), "--socket", socket_path]
+    baseline = [python, "-S", "-I", "-c", "pass"]
+    rows = []
+    try:
+        for length in lengths:
+            ours_ws, go_ws = tmp / f"ours-{length}", tmp / f"go-{length}"
+            write_log(ours_ws, length)
+            if go:
+                write_log(go_ws, length)
+            first, _ = timed(shim, event(ours_ws, 0))
+            base_t, ours_t, go_t = [], [], []
+            for n in range(1, args.runs + 1):
+                base_t.append(timed(baseline, event(ours_ws, n))[0])
+                ours_t.append(timed(shim, event(ours_ws, n))[0])
+                if go and n <= args.go_runs:
+                    go_t.append(
+                        timed([go, "posttool", "--workspace", str(go_ws)], event(go_ws, n))[0]
+                    )
+            rows.append((length, first, base_t, ours_t, go_t))
+            print(_row(length, first, base_t, ours_t, go_t), flush=True)
+    finally:
+        try:
+            request(socket_path, proto.Stop())
+            daemon.wait(10)
+        except (DaemonUnavailable, subprocess.TimeoutExpired):
+            daemon.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+    print()
+    print(_header())
+    for row in rows:
+        print(_row(*row))
+    p50 = {length: statistics.median(ours) for length, _, _, ours, _ in rows}
+    if len(rows) >= 2:
+        print(
+            f"\nflatness: streamd p50 at {lengths[-1]} / p50 at {lengths[0]} prior steps = "
+            f"{p50[lengths[-1]] / p50[lengths[0]]:.3f}"
+        )
+    all_base = [t for _, _, base, _, _ in rows for t in base]
+    all_ours = [t for _, _, _, ours, _ in rows for t in ours]
+    print(
+        f"overall: streamd p50 {statistics.median(all_ours) * 1e3:.2f} ms / baseline p50 "
+        f"{statistics.median(all_base) * 1e3:.2f} ms = "
+        f"{statistics.median(all_ours) / statistics.median(all_base):.3f}"
+    )
+
+
+def _header() -> str:
+    return (
+        f"{'prior steps':>11} | {'baseline p50/p99':>16} | {'streamd p50/p99':>16} | "
+        f"{'ratio p50':>9} | {'1st call':>8} | {'dos-hook p50/p99':>17}"
+    )
+
+
+def _row(length: int, first: float, base: list[float], ours: list[float], go: list[float]) -> str:
+    go_text = f"{pct(go, 0.5):7.2f}/{pct(go, 0.99):7.2f}" if go else "-"
+    return (
+        f"{length:>11} | {pct(base, 0.5):7.2f}/{pct(base, 0.99):7.2f}ms | "
+        f"{pct(ours, 0.5):7.2f}/{pct(ours, 0.99):7.2f}ms | "
+        f"{statistics.median(ours) / statistics.median(base):9.3f} | {first * 1e3:6.2f}ms | "
+        f"{go_text:>15}ms"
+    )
+
+
+if __name__ == "__main__":
+    main()
