@@ -58,7 +58,10 @@ class TestWireFormat:
             xdg.chmod(0o700 if runtime == "private" else 0o755)
             env["XDG_RUNTIME_DIR"] = str(xdg)
         shim_dir = os.path.dirname(hook.__file__)
-        shim = "import sys; sys.path.insert(0, sys.argv[1]); import _shim; print(_shim.default_socket())"
+        shim = (
+            "import sys; sys.path.insert(0, sys.argv[1]); "
+            "import _shim; print(_shim.default_socket())"
+        )
         daemon = (
             "import warnings; warnings.simplefilter('ignore');"
             "from streamd.daemon._paths import default_socket_path; print(default_socket_path())"
