@@ -191,7 +191,12 @@ def _load_shared() -> "types.ModuleType":
 
 
 def decide_offline(
-    event: bytes, cwd: bytes, workspace: bytes | None, run_id: str | None, deadline: float
+    event: bytes,
+    cwd: bytes,
+    workspace: bytes | None,
+    run_id: str | None,
+    host: str,
+    deadline: float,
 ) -> bytes:
     import os
 
@@ -201,6 +206,7 @@ def decide_offline(
         cwd=os.fsdecode(cwd),
         workspace=None if workspace is None else os.fsdecode(workspace),
         run_id=run_id,
+        host=host,
     )
     output: bytes = shared.handle_offline(request, deadline=deadline)
     return output
@@ -243,7 +249,7 @@ def run(argv: list[str]) -> bytes:
             pass
         else:
             return parse_answer(reply) or b""
-    return decide_offline(event, cwd, workspace, run_id, started + HARD_DEADLINE - 0.5)
+    return decide_offline(event, cwd, workspace, run_id, host, started + HARD_DEADLINE - 0.5)
 
 
 def main() -> None:

@@ -97,17 +97,20 @@ def _hook(args: argparse.Namespace) -> int:
 
     from . import _install
 
-    command = _install.hook_command(_socket(args))
+    command = _install.hook_command(_socket(args), host=args.host)
     if args.action == "command":
         print(command)
         return 0
-    path = _install.settings_path(args.scope, Path.cwd())
+    path = _install.settings_path(args.host, args.scope, Path.cwd())
     try:
         if args.action == "install":
-            changed = _install.install(path, command)
+            changed = _install.install(path, command, args.host)
             print(f"{'installed the hook in' if changed else 'already installed in'} {path}")
+            notice = _install.HOST_CONFIGS[args.host].notice
+            if notice:
+                print(notice)
         else:
-            changed = _install.uninstall(path)
+            changed = _install.uninstall(path, args.host)
             print(f"{'removed the hook from' if changed else 'no streamd hook in'} {path}")
     except (_install.SettingsError, OSError) as exc:
         raise CommandError(str(exc)) from None
@@ -153,14 +156,20 @@ def build_parser() -> argparse.ArgumentParser:
     stop.add_argument("--socket", help=socket_help)
     stop.set_defaults(handler=_stop)
 
-    hook = sub.add_parser("hook", help="the hook command, and installing it into Claude Code")
+    hook = sub.add_parser("hook", help="the hook command, and installing it into a host")
     hook.add_argument("action", choices=["command", "install", "uninstall"])
     hook.add_argument("--socket", help=socket_help)
+    hook.add_argument(
+        "--host",
+        choices=["claude", "codex", "gemini", "cursor"],
+        default="claude",
+        help="the agent whose hook config to write (default claude)",
+    )
     hook.add_argument(
         "--scope",
         choices=["user", "project"],
         default="user",
-        help="~/.claude/settings.json (user) or ./.claude/settings.json (project)",
+        help="the host's config in your home directory (user) or this project (project)",
     )
     hook.set_defaults(handler=_hook)
 

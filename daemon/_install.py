@@ -1,8 +1,9 @@
-"""Install streamd's hook into Claude Code's settings, and take it out again.
+"""Install streamd's hook into a host's config file, and take it out again.
 
-Other entries are left as they are; installing twice changes nothing; the settings
-file is backed up before streamd first changes it, and uninstalling restores its
-exact bytes when nothing else changed in between.
+Claude Code, Codex and Gemini CLI nest command hooks in matcher groups under each event;
+Cursor lists flat entries under ``{"version": 1, "hooks": ...}``. Other entries are left
+as they are; installing twice changes nothing; the file is backed up before streamd
+first changes it, and uninstalling restores its exact bytes when nothing else changed.
 """
 
 from __future__ import annotations
@@ -12,16 +13,70 @@ import os
 import shlex
 import shutil
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-HOOK_EVENTS = ("PostToolUse", "PostToolUseFailure", "SessionEnd")
-HOOK_TIMEOUT_SECONDS = 10
 BACKUP_SUFFIX = ".streamd-backup"
+HOOK_TIMEOUT_SECONDS = 10
 
 
 class SettingsError(Exception):
-    """Raised when a settings file cannot be read, parsed or written."""
+    """Raised when a host's config file cannot be read, parsed or written."""
+
+
+@dataclass(frozen=True)
+class HostConfig:
+    host: str
+    user_file: str
+    """Relative to the home directory."""
+    project_file: str
+    """Relative to the project directory."""
+    events: tuple[str, ...]
+    nested: bool
+    """Matcher groups holding ``hooks`` lists (Claude style), or flat entries (Cursor)."""
+    matcher: str | None = None
+    entry_extra: dict[str, Any] = field(default_factory=dict)
+    top_level: dict[str, Any] = field(default_factory=dict)
+    notice: str | None = None
+
+
+HOST_CONFIGS = {
+    "claude": HostConfig(
+        "claude",
+        ".claude/settings.json",
+        ".claude/settings.json",
+        ("PostToolUse", "PostToolUseFailure", "SessionEnd"),
+        nested=True,
+        matcher="*",
+        entry_extra={"type": "command", "timeout": HOOK_TIMEOUT_SECONDS},
+    ),
+    "codex": HostConfig(
+        "codex",
+        ".codex/hooks.json",
+        ".codex/hooks.json",
+        ("PostToolUse", "SessionEnd"),
+        nested=True,
+        entry_extra={"type": "command", "timeout": HOOK_TIMEOUT_SECONDS},
+        notice="Codex runs a new hook only after you trust it: open /hooks in Codex and trust it.",
+    ),
+    "gemini": HostConfig(
+        "gemini",
+        ".gemini/settings.json",
+        ".gemini/settings.json",
+        ("AfterTool", "SessionEnd"),
+        nested=True,
+        entry_extra={"type": "command", "name": "streamd", "timeout": HOOK_TIMEOUT_SECONDS * 1000},
+    ),
+    "cursor": HostConfig(
+        "cursor",
+        ".cursor/hooks.json",
+        ".cursor/hooks.json",
+        ("postToolUse",),
+        nested=False,
+        top_level={"version": 1},
+    ),
+}
 
 
 def shim_path() -> str:
@@ -30,9 +85,11 @@ def shim_path() -> str:
     return os.path.join(os.path.dirname(os.path.abspath(client.__file__)), "hook.py")
 
 
-def hook_command(socket_path: str, *, python: str | None = None) -> str:
+def hook_command(socket_path: str, *, host: str = "claude", python: str | None = None) -> str:
     """The command line a host runs on every tool call."""
     argv = [python or sys.executable, "-S", "-I", shim_path(), "--socket", socket_path]
+    if host != "claude":
+        argv += ["--host", host]
     return shlex.join(argv)
 
 
@@ -44,13 +101,14 @@ def is_ours(entry: object) -> bool:
     return shim_path() in command or ("streamd" in command and "client/hook.py" in command)
 
 
-def settings_path(scope: str, project: Path | None = None) -> Path:
+def settings_path(host: str, scope: str, project: Path | None = None) -> Path:
+    config = HOST_CONFIGS[host]
     if scope == "user":
-        return Path.home() / ".claude" / "settings.json"
-    return (project or Path.cwd()) / ".claude" / "settings.json"
+        return Path.home() / config.user_file
+    return (project or Path.cwd()) / config.project_file
 
 
-def _load(path: Path) -> dict[str, Any]:
+def _load(path: Path, config: HostConfig) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -68,7 +126,7 @@ def _load(path: Path) -> dict[str, Any]:
     hooks = data.get("hooks", {})
     if not isinstance(hooks, dict):
         raise SettingsError(f'{path}: "hooks" must be an object')
-    for event in HOOK_EVENTS:
+    for event in config.events:
         if not isinstance(hooks.get(event, []), list):
             raise SettingsError(f'{path}: "hooks.{event}" must be a list')
     return data
@@ -81,9 +139,11 @@ def _write(path: Path, data: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def _without_ours(groups: list[Any]) -> list[Any]:
+def _without_ours(entries: list[Any], nested: bool) -> list[Any]:
+    if not nested:
+        return [e for e in entries if not is_ours(e)]
     kept = []
-    for group in groups:
+    for group in entries:
         if isinstance(group, dict) and isinstance(group.get("hooks"), list):
             hooks = [h for h in group["hooks"] if not is_ours(h)]
             if not hooks and group["hooks"]:
@@ -93,38 +153,49 @@ def _without_ours(groups: list[Any]) -> list[Any]:
     return kept
 
 
-def install(path: Path, command: str) -> bool:
+def _our_entry(config: HostConfig, event: str, command: str) -> dict[str, Any]:
+    hook = {**config.entry_extra, "command": command}
+    if not config.nested:
+        return hook
+    group: dict[str, Any] = {"hooks": [hook]}
+    if config.matcher is not None and event != "SessionEnd":  # lifecycle events match no tool
+        group = {"matcher": config.matcher, **group}
+    return group
+
+
+def _backup(path: Path) -> Path:
+    return path.with_name(path.name + BACKUP_SUFFIX)
+
+
+def install(path: Path, command: str, host: str = "claude") -> bool:
     """Merge our entries into ``path``; returns whether the file changed."""
-    data = _load(path)
+    config = HOST_CONFIGS[host]
+    data = _load(path, config)
     hooks = dict(data.get("hooks", {}))
-    for event in HOOK_EVENTS:
-        groups = _without_ours(hooks.get(event, []))
-        entry = {"type": "command", "command": command, "timeout": HOOK_TIMEOUT_SECONDS}
-        group: dict[str, Any] = {"hooks": [entry]}
-        if event != "SessionEnd":
-            group = {"matcher": "*", **group}
-        hooks[event] = [*groups, group]
-    new = {**data, "hooks": hooks}
+    for event in config.events:
+        entries = _without_ours(hooks.get(event, []), config.nested)
+        hooks[event] = [*entries, _our_entry(config, event, command)]
+    new = {**config.top_level, **data, "hooks": hooks}
     if new == data:
         return False
-    backup = path.with_name(path.name + BACKUP_SUFFIX)
-    if path.exists() and not backup.exists():
-        shutil.copy2(path, backup)
+    if path.exists() and not _backup(path).exists():
+        shutil.copy2(path, _backup(path))
     _write(path, new)
     return True
 
 
-def uninstall(path: Path) -> bool:
+def uninstall(path: Path, host: str = "claude") -> bool:
     """Remove only our entries from ``path``; returns whether the file changed."""
     if not path.exists():
         return False
-    data = _load(path)
+    config = HOST_CONFIGS[host]
+    data = _load(path, config)
     hooks = dict(data.get("hooks", {}))
-    for event in HOOK_EVENTS:
+    for event in config.events:
         if event in hooks:
-            groups = _without_ours(hooks[event])
-            if groups:
-                hooks[event] = groups
+            entries = _without_ours(hooks[event], config.nested)
+            if entries:
+                hooks[event] = entries
             else:
                 del hooks[event]
     new = {**data, "hooks": hooks}
@@ -132,11 +203,11 @@ def uninstall(path: Path) -> bool:
         del new["hooks"]
     if new == data:
         return False
-    backup = path.with_name(path.name + BACKUP_SUFFIX)
-    if backup.exists() and _load(backup) == new:
+    backup = _backup(path)
+    if backup.exists() and _load(backup, config) == new:
         os.replace(backup, path)
-    elif not new and not backup.exists():
-        path.unlink()
+    elif not backup.exists() and new in ({}, config.top_level):
+        path.unlink()  # streamd created this file
     else:
         _write(path, new)
     return True

@@ -219,6 +219,7 @@ class Daemon:
             cwd=os.fsdecode(request.cwd),
             workspace=None if request.workspace is None else os.fsdecode(request.workspace),
             run_id=request.run_id,
+            host=request.host,
         )
         if len(request.event) <= INLINE_EVENT_LIMIT:
             target = resolve(hook_request)

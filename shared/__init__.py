@@ -12,6 +12,7 @@ from ._adapter import (
 )
 from ._answer import EXCERPT_LIMIT, context_text, excerpt, render_answer
 from ._hook import Decision, HookRequest, Target, decide, handle_offline, policy_or_default, resolve
+from ._hosts import DEFAULT_HOST, HOSTS, UnknownHost, answer_payload, to_claude_shape
 from ._log import (
     SCHEMA_FAMILY,
     SCHEMA_VERSION,
@@ -48,8 +49,10 @@ from ._verdict import (
 )
 
 __all__ = [
+    "DEFAULT_HOST",
     "DEFAULT_POLICY",
     "EXCERPT_LIMIT",
+    "HOSTS",
     "IDEMPOTENCY_WINDOW",
     "POLICY_FILENAME",
     "SCHEMA_FAMILY",
@@ -67,8 +70,10 @@ __all__ = [
     "StreamState",
     "StreamTracker",
     "Target",
+    "UnknownHost",
     "Verdict",
     "adapt_event",
+    "answer_payload",
     "canonical_bytes",
     "classify",
     "context_text",
@@ -95,6 +100,7 @@ __all__ = [
     "resolve",
     "safe_session_name",
     "step_from_event",
+    "to_claude_shape",
     "trailing_run",
     "verdict_for_run",
 ]

@@ -1,8 +1,9 @@
 """The answer a hook prints: advisory context for the agent, in the host's dialect.
 
-Nothing for ADVANCING. For REPEATING or STALLED, Claude Code's PostToolUse (or
-PostToolUseFailure) ``additionalContext``, quoting a bounded excerpt of the repeated
-result so the value the agent keeps asking for is put back in front of it.
+Nothing for ADVANCING. For REPEATING or STALLED, the host's context field (Claude
+Code's ``hookSpecificOutput.additionalContext`` for PostToolUse or PostToolUseFailure),
+quoting a bounded excerpt of the repeated result so the value the agent keeps asking
+for is put back in front of it.
 """
 
 from __future__ import annotations
@@ -10,10 +11,10 @@ from __future__ import annotations
 import json
 
 from ._adapter import canonical_bytes
+from ._hosts import DEFAULT_HOST, answer_payload, answered_event
 from ._verdict import StreamState, Verdict
 
 EXCERPT_LIMIT = 1000
-ANSWERED_EVENTS = frozenset({"PostToolUse", "PostToolUseFailure"})
 
 
 def excerpt(result: object, limit: int = EXCERPT_LIMIT) -> str:
@@ -45,15 +46,15 @@ def context_text(verdict: Verdict, result: object | None) -> str:
     return text
 
 
-def render_answer(verdict: Verdict, *, event_name: str, result: object | None) -> bytes:
-    """The bytes to print for this verdict: empty when there is nothing to say."""
+def render_answer(
+    verdict: Verdict, *, event_name: str | None, result: object | None, host: str = DEFAULT_HOST
+) -> bytes:
+    """The bytes to print for this verdict, in ``host``'s dialect for its ``event_name``:
+    empty when there is nothing to say or the event takes no answer."""
     if not verdict.fired:
         return b""
-    name = event_name if event_name in ANSWERED_EVENTS else "PostToolUse"
-    payload = {
-        "hookSpecificOutput": {
-            "hookEventName": name,
-            "additionalContext": context_text(verdict, result),
-        }
-    }
+    answered = answered_event(host, event_name)
+    if answered is None:
+        return b""
+    payload = answer_payload(host, answered, context_text(verdict, result))
     return (json.dumps(payload, sort_keys=True) + "\n").encode("ascii")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from ._adapter import HookEvent, adapt_event, parse_event, safe_session_name
 from ._answer import render_answer
+from ._hosts import DEFAULT_HOST, UnknownHost, to_claude_shape
 from ._log import LockedLog, encode_record, log_path, open_locked
 from ._policy import DEFAULT_POLICY, Policy, PolicyError, load_policy, policy_path
 from ._tail import recover_fd
@@ -25,6 +26,7 @@ class HookRequest:
     cwd: str
     workspace: str | None = None
     run_id: str | None = None
+    host: str = DEFAULT_HOST
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +37,9 @@ class Target:
     session: str
     log_path: str
     event: HookEvent
+    host: str = DEFAULT_HOST
+    host_event: str | None = None
+    """The event's name in the host's own dialect."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +57,10 @@ def resolve(request: HookRequest) -> Target | None:
     raw = parse_event(request.event)
     if raw is None:
         return None
-    event = adapt_event(raw)
+    try:
+        event = adapt_event(to_claude_shape(request.host, raw))
+    except UnknownHost:
+        return None
     if event.step is None and not event.is_session_end:
         return None
     if event.session_id is None:
@@ -63,7 +71,9 @@ def resolve(request: HookRequest) -> Target | None:
     workspace = os.path.abspath(
         os.path.join(request.cwd, request.workspace or event.cwd or request.cwd)
     )
-    return Target(workspace, session, log_path(workspace, session), event)
+    name = raw.get("hook_event_name")
+    host_event = name if isinstance(name, str) else None
+    return Target(workspace, session, log_path(workspace, session), event, request.host, host_event)
 
 
 def decide(
@@ -80,10 +90,12 @@ def decide(
     if step is None:
         return NOTHING
     result = event.result if event.has_result else None
+
+    def answer(verdict: Verdict) -> bytes:
+        return render_answer(verdict, event_name=target.host_event, result=result, host=target.host)
+
     if recorded is not None:
-        return Decision(
-            None, render_answer(recorded, event_name=event.event_name, result=result), recorded
-        )
+        return Decision(None, answer(recorded), recorded)
     verdict = tracker.peek(step)
     try:
         record = encode_record(
@@ -95,9 +107,7 @@ def decide(
         )
     except UnicodeEncodeError:
         return NOTHING
-    return Decision(
-        record, render_answer(verdict, event_name=event.event_name, result=result), verdict
-    )
+    return Decision(record, answer(verdict), verdict)
 
 
 def policy_or_default(workspace: str) -> Policy:

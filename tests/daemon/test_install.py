@@ -56,7 +56,7 @@ class TestInstall:
         assert data["permissions"] == OTHER["permissions"]
         assert data["hooks"]["Stop"] == OTHER["hooks"]["Stop"]
         assert data["hooks"]["PostToolUse"][0] == OTHER["hooks"]["PostToolUse"][0]
-        for event in _install.HOOK_EVENTS:
+        for event in _install.HOST_CONFIGS["claude"].events:
             ours = [h for g in data["hooks"][event] for h in g["hooks"] if _install.is_ours(h)]
             assert len(ours) == 1 and "/tmp/x/streamd.sock" in ours[0]["command"]
             assert ours[0]["timeout"] == _install.HOOK_TIMEOUT_SECONDS
@@ -72,7 +72,9 @@ class TestInstall:
         project.mkdir()
         streamd_hook("install", "--scope", "project", home=tmp_path, cwd=project)
         settings = project / ".claude" / "settings.json"
-        assert set(json.loads(settings.read_text())["hooks"]) == set(_install.HOOK_EVENTS)
+        assert set(json.loads(settings.read_text())["hooks"]) == set(
+            _install.HOST_CONFIGS["claude"].events
+        )
         assert not (tmp_path / ".claude").exists()
         streamd_hook("uninstall", "--scope", "project", home=tmp_path, cwd=project)
         assert not settings.exists()
@@ -105,3 +107,92 @@ class TestInstall:
         done = streamd_hook("install", home=tmp_path, cwd=tmp_path)
         assert done.returncode == 2 and message in done.stderr and str(settings) in done.stderr
         assert settings.read_text() == content
+
+
+EXISTING: dict[str, tuple[str, dict[str, Any]]] = {
+    "codex": (
+        ".codex/hooks.json",
+        {"hooks": {"Stop": [{"hooks": [{"type": "command", "command": "notify-send done"}]}]}},
+    ),
+    "gemini": (
+        ".gemini/settings.json",
+        {
+            "theme": "GitHub",
+            "hooks": {
+                "BeforeTool": [
+                    {
+                        "matcher": "run_shell_command",
+                        "hooks": [{"type": "command", "command": "./guard.sh"}],
+                    }
+                ],
+                "AfterTool": [
+                    {"hooks": [{"type": "command", "command": "./log.sh", "timeout": 5000}]}
+                ],
+            },
+        },
+    ),
+    "cursor": (
+        ".cursor/hooks.json",
+        {
+            "version": 1,
+            "hooks": {
+                "afterFileEdit": [{"command": "./format.sh"}],
+                "postToolUse": [{"command": "./audit.sh"}],
+            },
+        },
+    ),
+}
+
+
+@pytest.mark.parametrize("host", ["codex", "gemini", "cursor"])
+class TestInstallPerHost:
+    def test_install_twice_then_uninstall_leaves_the_file_as_it_was(
+        self, host: str, tmp_path: Path
+    ) -> None:
+        relative, content = EXISTING[host]
+        path = tmp_path / relative
+        path.parent.mkdir(parents=True)
+        original = json.dumps(content, indent=2) + "\n"
+        path.write_text(original)
+        first = streamd_hook("install", "--host", host, home=tmp_path, cwd=tmp_path)
+        assert first.returncode == 0 and "installed the hook in" in first.stdout
+        once = path.read_text()
+        assert (
+            "already installed"
+            in streamd_hook("install", "--host", host, home=tmp_path, cwd=tmp_path).stdout
+        )
+        assert path.read_text() == once
+        data = json.loads(once)
+        for key, value in content.items():
+            if key != "hooks":
+                assert data[key] == value
+        for event, entries in content["hooks"].items():
+            assert data["hooks"][event][: len(entries)] == entries
+        removed = streamd_hook("uninstall", "--host", host, home=tmp_path, cwd=tmp_path)
+        assert removed.returncode == 0 and path.read_text() == original
+
+    def test_entries_in_the_hosts_format(self, host: str, tmp_path: Path) -> None:
+        done = streamd_hook(
+            "install", "--host", host, "--scope", "project", home=tmp_path, cwd=tmp_path
+        )
+        path = tmp_path / EXISTING[host][0]
+        data = json.loads(path.read_text())
+        config = _install.HOST_CONFIGS[host]
+        assert set(data["hooks"]) == set(config.events)
+        if host == "cursor":
+            assert data["version"] == 1
+            [entry] = data["hooks"]["postToolUse"]
+            assert _install.is_ours(entry) and entry["command"].endswith("--host cursor")
+        else:
+            [group] = data["hooks"][config.events[0]]
+            [hook] = group["hooks"]
+            assert hook["type"] == "command" and hook["command"].endswith(f"--host {host}")
+            assert hook["timeout"] == (10_000 if host == "gemini" else 10)
+        if host == "codex":
+            assert "/hooks" in done.stdout and "trust" in done.stdout
+        streamd_hook("uninstall", "--host", host, "--scope", "project", home=tmp_path, cwd=tmp_path)
+        assert not path.exists()
+
+    def test_hook_command_carries_the_host(self, host: str, tmp_path: Path) -> None:
+        done = streamd_hook("command", "--host", host, home=tmp_path, cwd=tmp_path)
+        assert done.stdout.strip().endswith(f"--socket /tmp/x/streamd.sock --host {host}")

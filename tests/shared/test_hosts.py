@@ -1,0 +1,138 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from streamd.shared import (
+    HOSTS,
+    Step,
+    StreamTracker,
+    UnknownHost,
+    Verdict,
+    adapt_event,
+    render_answer,
+    to_claude_shape,
+)
+
+
+def fired() -> Verdict:
+    tracker = StreamTracker()
+    for _ in range(2):
+        tracker.push(Step("T", "a", "r"))
+    return tracker.push(Step("T", "a", "r"))
+
+
+class TestToClaudeShape:
+    def test_claude_and_codex_events_pass_unchanged(self) -> None:
+        event = {"session_id": "s", "tool_name": "Bash", "tool_response": {"stdout": "x"}}
+        assert to_claude_shape("claude", event) == event == to_claude_shape("codex", event)
+
+    def test_gemini_hashes_what_the_model_sees(self) -> None:
+        base = {"session_id": "s", "hook_event_name": "AfterTool", "tool_name": "read_file"}
+        one = adapt_event(
+            to_claude_shape(
+                "gemini",
+                {**base, "tool_response": {"llmContent": "abc", "returnDisplay": "Read 1 line"}},
+            )
+        )
+        two = adapt_event(
+            to_claude_shape(
+                "gemini",
+                {
+                    **base,
+                    "tool_response": {"llmContent": "abc", "returnDisplay": "Read 1 line (cached)"},
+                },
+            )
+        )
+        err = adapt_event(
+            to_claude_shape(
+                "gemini",
+                {**base, "tool_response": {"llmContent": "abc", "error": {"message": "boom"}}},
+            )
+        )
+        assert one.step is not None and two.step is not None and err.step is not None
+        assert one.step.result_digest == two.step.result_digest != err.step.result_digest
+        assert one.event_name == "PostToolUse"
+
+    def test_gemini_empty_response_is_no_result(self) -> None:
+        event = {"tool_name": "t", "tool_response": {"returnDisplay": "only for the terminal"}}
+        step = adapt_event(to_claude_shape("gemini", event)).step
+        assert step is not None and step.result_digest is None
+
+    def test_cursor_session_workspace_and_result(self) -> None:
+        event = {
+            "conversation_id": "conv-1",
+            "hook_event_name": "postToolUse",
+            "workspace_roots": ["/repo"],
+            "tool_name": "Shell",
+            "tool_input": {"command": "ls"},
+            "tool_output": '{"exitCode":0,"stdout":"a"}',
+        }
+        adapted = adapt_event(to_claude_shape("cursor", event))
+        assert (adapted.session_id, adapted.cwd, adapted.event_name) == (
+            "conv-1",
+            "/repo",
+            "PostToolUse",
+        )
+        claude = adapt_event(
+            {
+                "tool_name": "Shell",
+                "tool_input": {"command": "ls"},
+                "tool_response": event["tool_output"],
+            }
+        )
+        assert adapted.step == claude.step  # the JSON string is hashed as the host sent it
+
+    def test_cursor_failure_and_end(self) -> None:
+        fail = {
+            "conversation_id": "c",
+            "hook_event_name": "postToolUseFailure",
+            "tool_name": "Shell",
+            "error_message": "exit 2",
+        }
+        adapted = adapt_event(to_claude_shape("cursor", fail))
+        assert adapted.step is not None and adapted.step.result_digest is not None
+        end = adapt_event(
+            to_claude_shape("cursor", {"conversation_id": "c", "hook_event_name": "sessionEnd"})
+        )
+        assert end.is_session_end and end.session_id == "c"
+
+    def test_unknown_host(self) -> None:
+        with pytest.raises(UnknownHost, match="expected one of"):
+            to_claude_shape("copilot", {})
+
+
+class TestRenderAnswerPerHost:
+    @pytest.mark.parametrize(
+        ("host", "event", "expected_name"),
+        [
+            ("claude", "PostToolUse", "PostToolUse"),
+            ("claude", "PostToolUseFailure", "PostToolUseFailure"),
+            ("codex", "PostToolUse", "PostToolUse"),
+            ("gemini", "AfterTool", "AfterTool"),
+            ("gemini", None, "AfterTool"),
+        ],
+    )
+    def test_hook_specific_output(self, host: str, event: str | None, expected_name: str) -> None:
+        payload = json.loads(render_answer(fired(), event_name=event, result="x", host=host))
+        assert payload["hookSpecificOutput"]["hookEventName"] == expected_name
+        assert "REPEATING" in payload["hookSpecificOutput"]["additionalContext"]
+
+    def test_cursor_additional_context(self) -> None:
+        payload = json.loads(
+            render_answer(fired(), event_name="postToolUse", result="x", host="cursor")
+        )
+        assert (
+            list(payload) == ["additional_context"] and "REPEATING" in payload["additional_context"]
+        )
+
+    @pytest.mark.parametrize(
+        ("host", "event"),
+        [("claude", "SessionEnd"), ("gemini", "SessionEnd"), ("cursor", "sessionEnd")],
+    )
+    def test_events_that_take_no_answer_print_nothing(self, host: str, event: str) -> None:
+        assert render_answer(fired(), event_name=event, result="x", host=host) == b""
+
+    def test_every_host_has_a_dialect(self) -> None:
+        assert set(HOSTS) == {"claude", "codex", "gemini", "cursor"}
