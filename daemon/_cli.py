@@ -35,6 +35,7 @@ def _socket(args: argparse.Namespace) -> str:
 def _serve(args: argparse.Namespace) -> int:
     import logging
 
+    from ._activation import ActivationError
     from ._paths import DaemonAlreadyRunning, SocketPathError
     from ._server import run
 
@@ -44,7 +45,7 @@ def _serve(args: argparse.Namespace) -> int:
     )
     try:
         run(_socket(args), idle_timeout=args.idle_timeout)
-    except (DaemonAlreadyRunning, SocketPathError) as exc:
+    except (DaemonAlreadyRunning, SocketPathError, ActivationError) as exc:
         raise CommandError(str(exc)) from None
     return 0
 
@@ -117,6 +118,25 @@ def _hook(args: argparse.Namespace) -> int:
     return 0
 
 
+def _service(args: argparse.Namespace) -> int:
+    from . import _service
+
+    path = _socket(args)
+    try:
+        plan = _service.plan(args.manager or _service.default_manager(), path)
+        if args.action == "print":
+            sys.stdout.write(_service.render(plan))
+            return 0
+        if args.action == "install":
+            lines = _service.install(plan, dry_run=args.dry_run, socket_path=path)
+        else:
+            lines = _service.uninstall(plan)
+    except (_service.ServiceError, OSError) as exc:
+        raise CommandError(str(exc)) from None
+    print("\n".join(lines))
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from ._demo import run_demo
 
@@ -172,6 +192,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="the host's config in your home directory (user) or this project (project)",
     )
     hook.set_defaults(handler=_hook)
+
+    service = sub.add_parser("service", help="run the daemon as a systemd or launchd user service")
+    service.add_argument("action", choices=["install", "uninstall", "print"])
+    service.add_argument("--socket", help=socket_help)
+    service.add_argument(
+        "--manager", choices=["systemd", "launchd"], help="default: launchd on macOS, else systemd"
+    )
+    service.add_argument(
+        "--dry-run", action="store_true", help="with install: say what would be done, do nothing"
+    )
+    service.set_defaults(handler=_service)
 
     demo = sub.add_parser("demo", help="watch streamd catch a looping agent")
     demo.set_defaults(handler=_demo)

@@ -16,7 +16,6 @@ import socket
 import struct
 import sys
 import time
-from collections.abc import Callable
 
 import anyio
 import msgspec
@@ -26,6 +25,7 @@ from anyio.streams.buffered import BufferedByteReceiveStream
 from streamd.shared import HookRequest, resolve
 
 from . import _protocol as proto
+from ._activation import Notifier
 from ._paths import remove_quietly, status_file_path, write_status_file
 from ._sessions import SessionTable
 
@@ -46,8 +46,7 @@ class Daemon:
         socket_path: str,
         *,
         idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
-        on_ready: Callable[[], None] | None = None,
-        on_watchdog: Callable[[], None] | None = None,
+        notifier: Notifier | None = None,
     ) -> None:
         self.socket_path = socket_path
         self.idle_timeout = idle_timeout
@@ -56,8 +55,7 @@ class Daemon:
         self.requests: collections.Counter[str] = collections.Counter()
         self.errors = 0
         self.latencies: collections.deque[float] = collections.deque(maxlen=8192)
-        self._on_ready = on_ready
-        self._on_watchdog = on_watchdog
+        self.notifier = notifier or Notifier({})
         self._stop = anyio.Event()
         self._inflight = 0
         self._owns_socket_file = True
@@ -78,12 +76,14 @@ class Daemon:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self._watch_signals)
                 tg.start_soon(self._evict_idle)
+                if self.notifier.watchdog_interval is not None:
+                    tg.start_soon(self._feed_watchdog, self.notifier.watchdog_interval)
                 accept_scope = anyio.CancelScope()
                 tg.start_soon(self._accept, listener, tg, accept_scope)
                 log.info("serving on %s (pid %d)", self.socket_path, os.getpid())
-                if self._on_ready is not None:
-                    self._on_ready()
+                self.notifier.ready()
                 await self._stop.wait()
+                self.notifier.stopping()
                 log.info("stopping: finishing %d in-flight request(s)", self._inflight)
                 accept_scope.cancel()
                 with anyio.move_on_after(DRAIN_TIMEOUT):
@@ -127,8 +127,12 @@ class Daemon:
             evicted = self.table.evict_idle(self.idle_timeout)
             if evicted:
                 log.info("evicted %d idle session(s)", evicted)
-            if self._on_watchdog is not None:
-                self._on_watchdog()
+
+    async def _feed_watchdog(self, interval: float) -> None:
+        """Tells systemd the event loop is alive: a stuck loop misses its beat."""
+        while True:
+            self.notifier.watchdog()
+            await anyio.sleep(interval)
 
     # -- transport -----------------------------------------------------------------
 
@@ -295,14 +299,23 @@ def _peer_is_us(stream: SocketStream) -> bool:
 
 
 def run(socket_path: str, *, idle_timeout: float = DEFAULT_IDLE_TIMEOUT) -> None:
-    """Bind ``socket_path`` and serve in the foreground until stopped.
-    Raises ``DaemonAlreadyRunning`` or ``SocketPathError`` before serving."""
+    """Serve in the foreground until stopped: on the socket a service manager passed,
+    else on ``socket_path``, bound here. Raises ``DaemonAlreadyRunning``,
+    ``SocketPathError`` or ``ActivationError`` before serving."""
+    from ._activation import launchd_socket, systemd_socket
     from ._paths import bind_unix_socket
 
-    sock = bind_unix_socket(socket_path)
+    inherited = systemd_socket() or launchd_socket()
+    sock = inherited or bind_unix_socket(socket_path)
+    if inherited is not None:
+        name = inherited.getsockname()
+        socket_path = os.fsdecode(name) if name else socket_path
+        log.info("serving the socket the service manager passed")
+    sock.setblocking(False)
 
     async def main() -> None:
         listener = await SocketListener.from_socket(sock)
-        await Daemon(socket_path, idle_timeout=idle_timeout).serve(listener)
+        daemon = Daemon(socket_path, idle_timeout=idle_timeout, notifier=Notifier())
+        await daemon.serve(listener, owns_socket_file=inherited is None)
 
     anyio.run(main)
