@@ -22,12 +22,13 @@ import msgspec
 from anyio.abc import SocketListener, SocketStream
 from anyio.streams.buffered import BufferedByteReceiveStream
 
-from streamd.shared import HookRequest, resolve
+from streamd.shared import Decision, HookRequest, resolve
 
 from . import _protocol as proto
 from ._activation import Notifier
+from ._lanes import Lanes
 from ._paths import remove_quietly, status_file_path, write_status_file
-from ._sessions import SessionTable
+from ._sessions import Job, SessionTable
 
 log = logging.getLogger("streamd")
 
@@ -51,6 +52,7 @@ class Daemon:
         self.socket_path = socket_path
         self.idle_timeout = idle_timeout
         self.table = SessionTable()
+        self.lanes: Lanes[Job, Decision] = Lanes(self.table.apply)
         self.started = time.time()
         self.requests: collections.Counter[str] = collections.Counter()
         self.errors = 0
@@ -73,7 +75,7 @@ class Daemon:
             {"pid": os.getpid(), "socket": self.socket_path, "started": self.started},
         )
         try:
-            async with anyio.create_task_group() as tg:
+            async with self.lanes, anyio.create_task_group() as tg:
                 tg.start_soon(self._watch_signals)
                 tg.start_soon(self._evict_idle)
                 if self.notifier.watchdog_interval is not None:
@@ -95,6 +97,8 @@ class Daemon:
             if self._owns_socket_file:
                 paths.append(self.socket_path)
             remove_quietly(*paths)
+            for open_logs in self.table.open_logs:
+                open_logs.close_all()
             log.info("stopped")
 
     async def _accept(
@@ -235,15 +239,16 @@ class Daemon:
             self.table.drop(target.workspace, target.session)
             return proto.Answer(b"")
         session = self.table.session_for(target, request.host)
-        async with session.lock:
-            try:
-                decision = await anyio.to_thread.run_sync(
-                    self.table.apply, session, target, request.run_id
-                )
-            except OSError as exc:
-                self.errors += 1
-                log.error("cannot record a step in %s: %s", target.log_path, exc)
-                return proto.Error("io-error", str(exc))
+        session.inflight += 1
+        try:
+            lane = self.lanes.lane_for(target.log_path)
+            decision = await self.lanes.submit(lane, (session, target, request.run_id))
+        except OSError as exc:
+            self.errors += 1
+            log.error("cannot record a step in %s: %s", target.log_path, exc)
+            return proto.Error("io-error", str(exc))
+        finally:
+            session.inflight -= 1
         self.latencies.append(time.perf_counter() - started)
         return proto.Answer(decision.answer)
 

@@ -1,23 +1,24 @@
 """Live sessions: each one's stream state in memory, kept equal to a full replay of its log.
 
-``SessionTable.apply`` runs in a worker thread while the caller holds that session's
-lock. Under the log's ``flock`` it checks that the log is the size the daemon last
-left it; if not (the shim's fallback wrote while the daemon was down or slow, or the
-daemon has just started), it recovers the session from the log's tail first.
+``SessionTable.apply`` runs in a worker thread, on the session's writer lane, so one
+session's steps never interleave. Under the log's ``flock`` it checks that the log is
+the size the daemon last left it; if not (the shim's fallback wrote while the daemon
+was down or slow, or the daemon has just started), it recovers the session from the
+log's tail first.
 """
 
 from __future__ import annotations
 
+import collections
 import logging
 import os
 import time
 from dataclasses import dataclass, field
 
-import anyio
-
 from streamd.shared import (
     DEFAULT_POLICY,
     Decision,
+    LockedLog,
     Policy,
     PolicyError,
     StreamTracker,
@@ -25,14 +26,18 @@ from streamd.shared import (
     Verdict,
     decide,
     load_policy,
-    open_locked,
+    lock_log,
+    open_log,
     policy_path,
     recover_fd,
 )
 
+from ._lanes import DEFAULT_LANES
+
 log = logging.getLogger("streamd")
 
 SessionKey = tuple[str, str]
+Job = tuple["Session", Target, str | None]
 
 
 @dataclass(slots=True)
@@ -40,7 +45,7 @@ class Session:
     workspace: str
     session: str
     host: str
-    lock: anyio.Lock = field(default_factory=anyio.Lock)
+    inflight: int = 0
     tracker: StreamTracker | None = None
     size: int = -1
     last_tool: str = ""
@@ -83,9 +88,10 @@ class Policies:
 
 
 class SessionTable:
-    def __init__(self) -> None:
+    def __init__(self, lanes: int = DEFAULT_LANES, open_logs_per_lane: int = 64) -> None:
         self.sessions: dict[SessionKey, Session] = {}
         self.policies = Policies()
+        self.open_logs = [OpenLogs(open_logs_per_lane) for _ in range(lanes)]
 
     def session_for(self, target: Target, host: str) -> Session:
         key = (target.workspace, target.session)
@@ -102,19 +108,22 @@ class SessionTable:
 
     def evict_idle(self, idle_seconds: float, now: float | None = None) -> int:
         cutoff = (now if now is not None else time.time()) - idle_seconds
-        idle = [k for k, s in self.sessions.items() if s.last_seen < cutoff and not s.lock.locked()]
+        idle = [k for k, s in self.sessions.items() if s.last_seen < cutoff and not s.inflight]
         for key in idle:
             self.drop(*key)
         return len(idle)
 
-    def apply(self, session: Session, target: Target, run_id: str | None) -> Decision:
-        """Decide one step and append its record; blocking, in a worker thread."""
+    def apply(self, lane: int, job: Job) -> Decision:
+        """Decide one step and append its record; blocking, on the session's lane."""
+        session, target, run_id = job
         policy = self.policies.get(session.workspace)
         event = target.event
-        with open_locked(target.log_path) as log_file:
+        log_file = self.open_logs[lane].lock(target.log_path)
+        try:
             recorded: Verdict | None = None
             tracker = session.tracker
-            if tracker is None or session.size != log_file.size or tracker.policy != policy:
+            unchanged = tracker is not None and session.size == log_file.size
+            if tracker is None or not unchanged or tracker.policy != policy:
                 recovery = recover_fd(
                     log_file.fd, log_file.size, policy, tool_use_id=event.tool_use_id
                 )
@@ -124,9 +133,11 @@ class SessionTable:
                 recorded = session.last_verdict
             decision = decide(tracker, target, run_id=run_id, recorded=recorded)
             if decision.record is not None and event.step is not None:
-                log_file.append(decision.record)
+                log_file.append(decision.record, ends_clean=unchanged)
                 tracker.push(event.step)
             session.size = log_file.size
+        finally:
+            log_file.unlock()
         if event.step is not None:
             session.last_tool = event.step.tool_name
         session.last_seen = time.time()
@@ -136,3 +147,42 @@ class SessionTable:
             if decision.record is not None and decision.verdict.fired:
                 session.firings += 1
         return decision
+
+
+class OpenLogs:
+    """One lane's open session logs, least recently used closed first.
+    Only the lane's thread touches it."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._fds: collections.OrderedDict[str, int] = collections.OrderedDict()
+
+    def lock(self, path: str) -> LockedLog:
+        """The log at ``path``, open and locked; reopened if it was deleted meanwhile."""
+        fd = self._fds.get(path)
+        if fd is None:
+            fd = self._open(path)
+        else:
+            self._fds.move_to_end(path)
+        log_file = lock_log(fd)
+        if log_file.unlinked:
+            log_file.unlock()
+            self.close(path)
+            log_file = lock_log(self._open(path))
+        return log_file
+
+    def _open(self, path: str) -> int:
+        fd = self._fds[path] = open_log(path)
+        while len(self._fds) > self.capacity:
+            _, oldest = self._fds.popitem(last=False)
+            os.close(oldest)
+        return fd
+
+    def close(self, path: str) -> None:
+        fd = self._fds.pop(path, None)
+        if fd is not None:
+            os.close(fd)
+
+    def close_all(self) -> None:
+        while self._fds:
+            os.close(self._fds.popitem()[1])

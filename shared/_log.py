@@ -166,12 +166,15 @@ class LockedLog:
 
     def __init__(self, fd: int) -> None:
         self.fd = fd
-        self.size = os.fstat(fd).st_size
+        st = os.fstat(fd)
+        self.size = st.st_size
+        self.unlinked = st.st_nlink == 0
 
-    def append(self, line: bytes) -> None:
+    def append(self, line: bytes, *, ends_clean: bool = False) -> None:
         """Append one record and fsync it. A torn last line gets its own line ended
-        first, so the new record never fuses with it."""
-        if self.size and os.pread(self.fd, 1, self.size - 1) != b"\n":
+        first, so the new record never fuses with it; ``ends_clean`` says the caller
+        knows the log ends with a whole line."""
+        if self.size and not ends_clean and os.pread(self.fd, 1, self.size - 1) != b"\n":
             line = b"\n" + line
         written = os.write(self.fd, line)
         while written < len(line):  # pragma: no cover - regular files write whole
@@ -182,6 +185,11 @@ class LockedLog:
     def close(self) -> None:
         os.close(self.fd)
 
+    def unlock(self) -> None:
+        """Release the lock and keep the file open."""
+        if fcntl is not None:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+
     def __enter__(self) -> LockedLog:
         return self
 
@@ -189,15 +197,29 @@ class LockedLog:
         self.close()
 
 
-def open_locked(path: str, *, blocking: bool = True) -> LockedLog:
-    """Open (creating) a session log for append and take its exclusive lock.
-    With ``blocking=False`` a held lock raises ``BlockingIOError``."""
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+def open_log(path: str) -> int:
+    """Open (creating, with its directories) a session log for append."""
+    flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
     try:
-        if fcntl is not None:
-            fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
-        return LockedLog(fd)
+        return os.open(path, flags, 0o644)
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        return os.open(path, flags, 0o644)
+
+
+def lock_log(fd: int, *, blocking: bool = True) -> LockedLog:
+    """Take an open log's exclusive lock. With ``blocking=False`` a held lock raises
+    ``BlockingIOError``."""
+    if fcntl is not None:
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+    return LockedLog(fd)
+
+
+def open_locked(path: str, *, blocking: bool = True) -> LockedLog:
+    """Open (creating) a session log for append and take its exclusive lock."""
+    fd = open_log(path)
+    try:
+        return lock_log(fd, blocking=blocking)
     except BaseException:
         os.close(fd)
         raise

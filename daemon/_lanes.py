@@ -1,0 +1,111 @@
+"""Writer lanes: where session logs are written, off the event loop.
+
+Every session belongs to one lane, a thread of its own, so a session's steps are
+applied one at a time in arrival order and only that thread touches its open log.
+Jobs reach a lane through a queue; finished jobs come back in a deque, and a byte on a
+socket pair wakes the event loop, which sets free however many finished meanwhile. Per
+step that is one queue hand-off and one wake-up, instead of a pool thread's several.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import queue
+import socket
+import threading
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+import anyio
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+DEFAULT_LANES = 8
+
+
+@dataclass(slots=True)
+class _Job(Generic[T, R]):
+    item: T
+    done: anyio.Event = field(default_factory=anyio.Event)
+    result: R | None = None
+    error: BaseException | None = None
+
+
+class Lanes(Generic[T, R]):
+    """``count`` writer threads; a key always maps to the same one.
+
+    ``apply(lane_index, item)`` runs on the lane's thread. Use as an async context
+    manager: it starts the threads and the wake-up reader, and stops them on exit
+    after the jobs already queued have run."""
+
+    def __init__(self, apply: Callable[[int, T], R], count: int = DEFAULT_LANES) -> None:
+        self._apply = apply
+        self._queues: list[queue.SimpleQueue[_Job[T, R] | None]] = [
+            queue.SimpleQueue() for _ in range(count)
+        ]
+        self._finished: collections.deque[_Job[T, R]] = collections.deque()
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        self._threads = [
+            threading.Thread(target=self._run, args=(i,), name=f"streamd-lane-{i}", daemon=True)
+            for i in range(count)
+        ]
+
+    def lane_for(self, key: str) -> int:
+        return zlib.crc32(key.encode("utf-8", "surrogatepass")) % len(self._queues)
+
+    async def submit(self, lane: int, item: T) -> R:
+        job: _Job[T, R] = _Job(item)
+        self._queues[lane].put(job)
+        # Shielded: the lane applies the job regardless, so its caller waits for it.
+        with anyio.CancelScope(shield=True):
+            await job.done.wait()
+        if job.error is not None:
+            raise job.error
+        return job.result  # type: ignore[return-value]
+
+    def _run(self, lane: int) -> None:
+        jobs = self._queues[lane]
+        while (job := jobs.get()) is not None:
+            try:
+                job.result = self._apply(lane, job.item)
+            except Exception as exc:
+                job.error = exc
+            self._finished.append(job)
+            # Always wake: a full socket buffer means the loop has wake-ups pending anyway.
+            with contextlib.suppress(BlockingIOError):
+                self._wake_w.send(b"\0")
+
+    async def _deliver(self) -> None:
+        while True:
+            await anyio.wait_readable(self._wake_r)
+            with contextlib.suppress(BlockingIOError):
+                while self._wake_r.recv(4096):
+                    pass
+            while self._finished:
+                self._finished.popleft().done.set()
+
+    async def __aenter__(self) -> Lanes[T, R]:
+        for thread in self._threads:
+            thread.start()
+        self._tg = anyio.create_task_group()
+        await self._tg.__aenter__()
+        self._tg.start_soon(self._deliver)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for jobs in self._queues:
+            jobs.put(None)
+        for thread in self._threads:
+            await anyio.to_thread.run_sync(thread.join)
+        while self._finished:
+            self._finished.popleft().done.set()
+        self._tg.cancel_scope.cancel()
+        await self._tg.__aexit__(None, None, None)
+        self._wake_r.close()
+        self._wake_w.close()

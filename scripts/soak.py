@@ -1,0 +1,385 @@
+"""Soak and crash harness: many concurrent sessions against a real daemon, then a check
+that nothing was lost, doubled or answered differently from a clean run.
+
+    python scripts/soak.py [--sessions 64] [--shim-sessions 4] [--seconds 10]
+    python scripts/soak.py --crash [--kills 20] [--down 3]
+
+Direct clients speak the socket protocol on persistent connections and, like the shim,
+decide in-process from the log when the daemon does not answer within a second. Shim
+clients run the real hook as a subprocess. Crash mode SIGKILLs the daemon at random
+moments and restarts it, once leaving it down for ``--down`` seconds.
+
+Reported: acknowledged steps/s, latency p50/p99, the daemon's peak RSS, and beside them
+this disk's raw fsync rate from the same number of concurrent writers. Then verified:
+every log holds exactly the acknowledged steps in order, no line the reader rejects
+(but a torn tail), every answer equals a clean run's, and each session's last verdict
+equals a full offline replay of its log. Exits 1 if any check fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from streamd.client._shim import parse_answer, step_frame
+from streamd.daemon import _protocol as proto
+from streamd.daemon._client import DaemonUnavailable, request
+from streamd.daemon._install import shim_path
+from streamd.shared import (
+    HookRequest,
+    StreamTracker,
+    classify,
+    decide,
+    handle_offline,
+    log_path,
+    parse_line,
+    read_records,
+    resolve,
+)
+
+RUNS = [1, 2, 3, 1, 5, 7, 4, 1, 6]
+ANSWER_TIMEOUT = 1.0
+
+
+def event(workspace: str, session: int, k: int) -> bytes:
+    """Step ``k`` of a session: runs of identical results of varying lengths."""
+    position, block = k, 0
+    while position >= RUNS[block % len(RUNS)]:
+        position -= RUNS[block % len(RUNS)]
+        block += 1
+    return json.dumps(
+        {
+            "session_id": f"soak-{session:04d}",
+            "cwd": workspace,
+            "hook_event_name": "PostToolUse",
+            "tool_name": "Read",
+            "tool_input": {"file_path": f"/srv/{session % 7}.txt"},
+            "tool_response": f"content {block} of session {session}",
+            "tool_use_id": f"toolu_{session:04d}_{k:07d}",
+        }
+    ).encode()
+
+
+@dataclass
+class SessionLog:
+    session: int
+    via_shim: bool
+    answers: list[bytes] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)
+    fallbacks: int = 0
+
+
+class Daemon:
+    def __init__(self, socket_path: str, log_file: Path) -> None:
+        self.socket_path = socket_path
+        self.log_file = log_file
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.peak_rss_kb = 0
+
+    def start(self) -> None:
+        with open(self.log_file, "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "streamd.daemon", "serve", "--socket", self.socket_path],
+                stdout=log,
+                stderr=log,
+            )
+        for _ in range(1000):
+            try:
+                request(self.socket_path, proto.Ping(), timeout=0.5)
+                return
+            except DaemonUnavailable:
+                time.sleep(0.01)
+        raise SystemExit("daemon did not start")
+
+    def sample_rss(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        try:
+            with open(f"/proc/{self.proc.pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmHWM:"):
+                        self.peak_rss_kb = max(self.peak_rss_kb, int(line.split()[1]))
+        except OSError:
+            pass
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.sample_rss()
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+
+    def stop(self) -> None:
+        self.sample_rss()
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(20)
+
+
+@dataclass
+class Connection:
+    """A direct client's persistent connection, reopened after a failure."""
+
+    reader: asyncio.StreamReader | None = None
+    writer: asyncio.StreamWriter | None = None
+
+    async def ask(self, socket_path: str, frame: bytes) -> bytes | None:
+        """The answer, or None when the daemon gives none within the shim's bound."""
+        try:
+            async with asyncio.timeout(ANSWER_TIMEOUT):
+                if self.reader is None or self.writer is None:
+                    self.reader, self.writer = await asyncio.open_unix_connection(socket_path)
+                self.writer.write(frame)
+                await self.writer.drain()
+                size = int.from_bytes(await self.reader.readexactly(4), "big")
+                return parse_answer(await self.reader.readexactly(size))
+        except (OSError, asyncio.IncompleteReadError, TimeoutError):
+            self.close()
+            return None
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+
+async def direct_worker(log: SessionLog, workspace: str, socket_path: str, stop_at: float) -> None:
+    connection = Connection()
+    k = 0
+    while time.monotonic() < stop_at:
+        raw = event(workspace, log.session, k)
+        frame = step_frame(raw, workspace.encode(), None, None, "claude")
+        started = time.perf_counter()
+        answer = await connection.ask(socket_path, frame)
+        if answer is None:
+            log.fallbacks += 1
+            answer = await asyncio.to_thread(handle_offline, HookRequest(raw, cwd=workspace))
+        log.latencies.append(time.perf_counter() - started)
+        log.answers.append(answer)
+        k += 1
+    connection.close()
+
+
+def shim_worker(log: SessionLog, workspace: str, socket_path: str, stop_at: float) -> None:
+    argv = [sys.executable, "-S", "-I", shim_path(), "--socket", socket_path]
+    k = 0
+    while time.monotonic() < stop_at:
+        started = time.perf_counter()
+        done = subprocess.run(
+            argv, input=event(workspace, log.session, k), capture_output=True, timeout=10
+        )
+        log.latencies.append(time.perf_counter() - started)
+        if done.returncode != 0:
+            raise SystemExit(f"shim exited {done.returncode}")
+        log.answers.append(done.stdout)
+        k += 1
+
+
+def crasher(
+    daemon: Daemon, stop_at: float, kills: int, down: float, rng: random.Random, out: list[str]
+) -> None:
+    window = max(0.5, stop_at - time.monotonic() - down - 1.0)
+    moments = sorted(rng.uniform(0.2, window) for _ in range(kills))
+    long_one = rng.randrange(kills)
+    started = time.monotonic()
+    for i, moment in enumerate(moments):
+        delay = started + moment - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        if time.monotonic() >= stop_at:
+            break
+        daemon.kill()
+        out.append(f"kill {i + 1} at {time.monotonic() - started:.2f}s")
+        if i == long_one:
+            time.sleep(down)
+            out.append(f"  left down for {down:.1f}s")
+            started += down
+        daemon.start()
+
+
+def fsync_rate(root: Path, writers: int, seconds: float) -> float:
+    """Appends+fsyncs per second from ``writers`` threads, one file each."""
+    count = [0] * writers
+    stop_at = time.monotonic() + seconds
+
+    def work(i: int) -> None:
+        fd = os.open(root / f"raw-{i}.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        line = b'{"schema": {"family": "tool-stream", "version": 1}, "op": "STEP"}' * 3 + b"\n"
+        try:
+            while time.monotonic() < stop_at:
+                os.write(fd, line)
+                os.fsync(fd)
+                count[i] += 1
+        finally:
+            os.close(fd)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(writers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(count) / seconds
+
+
+def verify(logs: list[SessionLog], workspace: str) -> list[str]:
+    problems: list[str] = []
+    for log in logs:
+        sid = f"soak-{log.session:04d}"
+        path = log_path(workspace, sid)
+        with open(path, "rb") as f:
+            lines = f.read().split(b"\n")
+        bad = [i for i, line in enumerate(lines) if line.strip() and not parse_line(line)]
+        if bad and bad != [len(lines) - 1]:
+            problems.append(f"{sid}: unreadable lines at {bad}")
+        ids = [r.tool_use_id for r in read_records(path)]
+        expected_ids = [f"toolu_{log.session:04d}_{k:07d}" for k in range(len(log.answers))]
+        if ids != expected_ids:
+            problems.append(
+                f"{sid}: log holds {len(ids)} steps against {len(expected_ids)} "
+                "acknowledged, or out of order"
+            )
+            continue
+        tracker = StreamTracker()
+        for k, answer in enumerate(log.answers):
+            target = resolve(HookRequest(event(workspace, log.session, k), cwd=workspace))
+            assert target is not None and target.event.step is not None
+            clean = decide(tracker, target).answer
+            tracker.push(target.event.step)
+            if answer != clean:
+                problems.append(
+                    f"{sid}: step {k} answered {answer[:60]!r}, a clean run {clean[:60]!r}"
+                )
+                break
+        replay = classify([r.step for r in read_records(path)])
+        if (replay.state, replay.repeat_run) != (tracker.verdict().state, tracker.run):
+            problems.append(f"{sid}: last verdict differs from a full replay")
+    return problems
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--sessions", type=int, default=64, help="direct socket clients, one session each"
+    )
+    parser.add_argument(
+        "--shim-sessions", type=int, default=4, help="sessions driven through the real shim"
+    )
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--crash", action="store_true", help="SIGKILL and restart the daemon meanwhile"
+    )
+    parser.add_argument("--kills", type=int, default=20)
+    parser.add_argument(
+        "--down", type=float, default=3.0, help="seconds the daemon stays down once"
+    )
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--fsync-seconds", type=float, default=2.0)
+    parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    args = parser.parse_args()
+
+    root = Path(tempfile.mkdtemp(prefix="sdsoak-", dir="/tmp"))
+    workspace = str(root / "ws")
+    os.mkdir(workspace)
+    socket_path = str(root / "d.sock")
+    report: dict[str, object] = {"sessions": args.sessions, "shim_sessions": args.shim_sessions}
+    try:
+        raw_dir = root / "raw"
+        raw_dir.mkdir()
+        report["raw_fsync_per_s"] = round(fsync_rate(raw_dir, args.sessions, args.fsync_seconds))
+        shutil.rmtree(raw_dir)
+
+        daemon = Daemon(socket_path, root / "daemon.log")
+        daemon.start()
+        logs = [SessionLog(i, via_shim=False) for i in range(args.sessions)]
+        logs += [SessionLog(args.sessions + i, via_shim=True) for i in range(args.shim_sessions)]
+        started = time.monotonic()
+        stop_at = started + args.seconds
+        kills: list[str] = []
+        threads = [
+            threading.Thread(target=shim_worker, args=(log, workspace, socket_path, stop_at))
+            for log in logs
+            if log.via_shim
+        ]
+        if args.crash:
+            rng = random.Random(args.seed)
+            threads.append(
+                threading.Thread(
+                    target=crasher, args=(daemon, stop_at, args.kills, args.down, rng, kills)
+                )
+            )
+        sampler_stop = threading.Event()
+
+        def sample() -> None:
+            while not sampler_stop.wait(0.2):
+                daemon.sample_rss()
+
+        threads.append(threading.Thread(target=sample))
+        for t in threads:
+            t.start()
+
+        async def direct() -> None:
+            await asyncio.gather(
+                *(
+                    direct_worker(log, workspace, socket_path, stop_at)
+                    for log in logs
+                    if not log.via_shim
+                )
+            )
+
+        asyncio.run(direct())
+        elapsed = time.monotonic() - started
+        sampler_stop.set()
+        for t in threads:
+            t.join()
+        daemon.stop()
+
+        direct_logs = [log for log in logs if not log.via_shim]
+        direct_lat = sorted(t for log in direct_logs for t in log.latencies)
+        shim_lat = sorted(t for log in logs if log.via_shim for t in log.latencies)
+        acked = sum(len(log.answers) for log in logs)
+        report.update(
+            seconds=round(elapsed, 2),
+            acknowledged_steps=acked,
+            steps_per_s=round(acked / elapsed),
+            direct_p50_ms=round(statistics.median(direct_lat) * 1e3, 3) if direct_lat else None,
+            direct_p99_ms=round(direct_lat[int(len(direct_lat) * 0.99)] * 1e3, 3)
+            if direct_lat
+            else None,
+            shim_p50_ms=round(statistics.median(shim_lat) * 1e3, 3) if shim_lat else None,
+            shim_p99_ms=round(shim_lat[int(len(shim_lat) * 0.99)] * 1e3, 3) if shim_lat else None,
+            daemon_peak_rss_mb=round(daemon.peak_rss_kb / 1024, 1),
+            fallback_answers=sum(log.fallbacks for log in logs),
+            kills=len(kills),
+        )
+        problems = verify(logs, workspace)
+        report["verified"] = not problems
+        report["problems"] = problems[:20]
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    if args.json:
+        print(json.dumps(report))
+    else:
+        for key, value in report.items():
+            if key != "problems":
+                print(f"{key:>20}: {value}")
+        for line in report["problems"]:  # type: ignore[attr-defined]
+            print(f"PROBLEM {line}")
+    return 0 if report["verified"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
