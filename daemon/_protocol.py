@@ -122,7 +122,10 @@ def frame_length(header: bytes) -> int:
 
 def decode_request(payload: bytes) -> Request:
     """Raises ``msgspec.DecodeError`` (a ``ValidationError`` included) when undecodable."""
-    return _request_decoder.decode(payload)
+    try:
+        return _request_decoder.decode(payload)
+    except UnicodeDecodeError as exc:  # msgspec lets a bad UTF-8 string escape as this
+        raise msgspec.DecodeError(f"invalid UTF-8 in a string field: {exc.reason}") from None
 
 
 def decode_reply(payload: bytes) -> Reply:

@@ -141,6 +141,13 @@ class Daemon:
     # -- transport -----------------------------------------------------------------
 
     async def _connection(self, stream: SocketStream) -> None:
+        try:
+            await self._serve_connection(stream)
+        except Exception:  # one connection's failure must not stop the daemon
+            self.errors += 1
+            log.exception("a connection failed; closing it")
+
+    async def _serve_connection(self, stream: SocketStream) -> None:
         async with stream:
             if not _peer_is_us(stream):
                 self.errors += 1

@@ -34,6 +34,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from _report import print_report
+
 from streamd.client._shim import parse_answer, step_frame
 from streamd.daemon import _protocol as proto
 from streamd.daemon._client import DaemonUnavailable, request
@@ -370,14 +372,7 @@ def main() -> int:
         report["problems"] = problems[:20]
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    if args.json:
-        print(json.dumps(report))
-    else:
-        for key, value in report.items():
-            if key != "problems":
-                print(f"{key:>20}: {value}")
-        for line in report["problems"]:  # type: ignore[attr-defined]
-            print(f"PROBLEM {line}")
+    print_report(report, as_json=args.json)
     return 0 if report["verified"] else 1
 
 

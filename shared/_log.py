@@ -17,6 +17,10 @@ from dataclasses import dataclass
 
 from ._verdict import Step
 
+# str.splitlines also ends a line at these, and json.dumps leaves them raw: escaped, a
+# record that holds one stays on its line (dos-kernel's writer loses such a record).
+_LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
 SCHEMA_FAMILY = "tool-stream"
 SCHEMA_VERSION = 1
 STREAMS_DIR = os.path.join(".dos", "streams")
@@ -72,8 +76,8 @@ def encode_record(
             record["run_id"] = run_id
     if tool_use_id:
         record["tool_use_id"] = tool_use_id
-    line = json.dumps(record, sort_keys=True, ensure_ascii=False) + "\n"
-    return line.encode("utf-8")
+    line = json.dumps(record, sort_keys=True, ensure_ascii=False).translate(_LINE_BREAKS)
+    return (line + "\n").encode("utf-8")
 
 
 def _schema_readable(tag: object) -> bool:

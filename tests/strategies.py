@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from hypothesis import strategies as st
@@ -65,3 +66,67 @@ def event_sessions(
     return st.lists(hook_events(tools), min_size=1, max_size=4).flatmap(
         lambda pool: st.lists(st.sampled_from(pool), max_size=max_size)
     )
+
+
+def _deep(depth: int) -> Any:
+    value: Any = "bottom"
+    for i in range(depth):
+        value = [value] if i % 2 else {"k": value}
+    return value
+
+
+wrong_types = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**200), max_value=2**200),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=8),
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+    st.integers(1, 3000).map(_deep),
+)
+
+EVENT_FIELDS = [
+    "session_id",
+    "cwd",
+    "hook_event_name",
+    "tool_name",
+    "tool_input",
+    "tool_response",
+    "tool_output",
+    "tool_use_id",
+    "error",
+    "conversation_id",
+    "workspace_roots",
+]
+
+
+@st.composite
+def hostile_stdin(draw: st.DrawFn, workspace: str) -> bytes:
+    """What a broken or hostile host might pipe into the hook."""
+    base: dict[str, Any] = {
+        "session_id": "fuzz",
+        "cwd": workspace,
+        "hook_event_name": "PostToolUse",
+        "tool_name": "Read",
+        "tool_input": {"file_path": "x"},
+        "tool_response": "same",
+        "tool_use_id": "toolu_1",
+    }
+    kind = draw(st.sampled_from(["fields", "mutated", "truncated", "bytes"]))
+    if kind == "bytes":
+        return draw(st.binary(max_size=300))
+    for name in draw(st.lists(st.sampled_from(EVENT_FIELDS), max_size=4)):
+        base[name] = draw(wrong_types)
+    try:
+        raw = json.dumps(base).encode()
+    except (ValueError, RecursionError):
+        raw = b'{"session_id": "fuzz"}'
+    if kind == "truncated":
+        return raw[: draw(st.integers(0, len(raw)))]
+    if kind == "mutated" and raw:
+        data = bytearray(raw)
+        for _ in range(draw(st.integers(1, 5))):
+            data[draw(st.integers(0, len(data) - 1))] = draw(st.integers(0, 255))
+        return bytes(data)
+    return raw

@@ -3,7 +3,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from streamd.shared import HookRequest, handle_offline, read_records, resolve
+
+from ..strategies import hostile_stdin
 
 
 def event(tmp: Path, **fields: object) -> bytes:
@@ -109,3 +114,22 @@ class TestHandleOffline:
         with open_locked(str(tmp_path / ".dos/streams/sess-1.jsonl")):
             out = handle_offline(HookRequest(event(tmp_path), cwd=str(tmp_path)), deadline=0.0)
         assert out == b""
+
+
+class TestPipelineProperties:
+    @given(st.data())
+    def test_every_record_written_reads_back_as_its_step(self, data: st.DataObject) -> None:
+        import tempfile
+
+        from streamd.shared import StreamTracker, decide, parse_line
+
+        with tempfile.TemporaryDirectory() as tmp:
+            raw = data.draw(hostile_stdin(tmp))
+            target = resolve(HookRequest(raw, cwd=tmp))
+            if target is None or target.event.step is None:
+                return
+            decision = decide(StreamTracker(), target)
+            if decision.record is None:  # unencodable text: nothing is written
+                return
+            [record] = parse_line(decision.record)
+            assert record.step == target.event.step

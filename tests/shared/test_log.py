@@ -128,9 +128,14 @@ class TestReader:
         assert record == Record(STEP)
 
     def test_unicode_line_separators_split_like_splitlines(self) -> None:
-        raw = encode_record(Step("a\u2028b", "a", None), step_index=0)
-        assert "\u2028".encode() in raw
+        raw = '{"tool_name": "a\u2028b", "args_digest": "a"}\n'.encode()  # as dos-kernel writes
         assert parse_line(raw) == []
+
+    @pytest.mark.parametrize("char", ["\x85", "\u2028", "\u2029", "\x0b", "\x1c"])
+    def test_writer_keeps_line_breaking_characters_escaped(self, char: str) -> None:
+        raw = encode_record(Step(f"a{char}b", "a", None), step_index=0)
+        assert raw.count(b"\n") == 1 and char.encode() not in raw
+        assert parse_line(raw) == [Record(Step(f"a{char}b", "a", None), 0)]
 
     def test_read_records_skips_torn_tail_and_missing_file(self, tmp_path: Path) -> None:
         path = tmp_path / "s.jsonl"

@@ -96,9 +96,24 @@ class TestDigests:
         assert (ours.args_digest, ours.result_digest) == (ref.args_digest, ref.result_digest)
 
 
+class TestKnownDivergence:
+    def test_line_separator_in_a_tool_name(self, tmp_path: Path) -> None:
+        """dos-kernel writes U+2028 raw and its own reader then splits the record and
+        loses it; streamd escapes it, so both readers keep the step."""
+        event = {"session_id": "s", "tool_name": "a\u2028b", "tool_response": "x"}
+        raw = json.dumps(event).encode()
+        handle_offline(HookRequest(raw, cwd=str(tmp_path), workspace=str(tmp_path)))
+        ref_path = tmp_path / "ref.jsonl"
+        reference_hook(json.loads(raw), ref_path, tool_stream.StreamPolicy(), None)
+        ours_path = tmp_path / ".dos" / "streams" / "s.jsonl"
+        assert posttool_sensor.read_stream("", path=ref_path).steps == ()
+        [step] = posttool_sensor.read_stream("", path=ours_path).steps
+        assert step.tool_name == "a\u2028b"
+
+
 class TestSessions:
     @pytest.mark.parametrize("toml", list(POLICIES))
-    @given(event_sessions(tools=["Read", "Bash", "ünï", "a\u2028b"]))
+    @given(event_sessions(tools=["Read", "Bash", "ünï", "tab\there"]))
     def test_same_events_same_verdicts_and_records(
         self, toml: str, events: list[dict[str, Any]]
     ) -> None:
