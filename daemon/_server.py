@@ -20,7 +20,6 @@ import time
 import anyio
 import msgspec
 from anyio.abc import SocketListener, SocketStream
-from anyio.streams.buffered import BufferedByteReceiveStream
 
 from streamd.shared import Decision, HookRequest, resolve
 
@@ -154,7 +153,7 @@ class Daemon:
                 log.warning("refused a connection from another user")
                 await self._send(stream, proto.Error("forbidden", "peer is another user"))
                 return
-            reader = BufferedByteReceiveStream(stream)
+            reader = proto.FrameReader(stream.receive)
             while not self._stop.is_set():
                 payload = await self._read_frame(stream, reader)
                 if payload is None:
@@ -174,24 +173,23 @@ class Daemon:
                 finally:
                     self._inflight -= 1
 
-    async def _read_frame(
-        self, stream: SocketStream, reader: BufferedByteReceiveStream
-    ) -> bytes | None:
+    async def _read_frame(self, stream: SocketStream, reader: proto.FrameReader) -> bytes | None:
         """The next frame's payload; None when the connection is done with."""
         try:
             with anyio.fail_after(FRAME_TIMEOUT):
-                header = await reader.receive_exactly(proto.HEADER_SIZE)
-                try:
-                    length = proto.frame_length(header)
-                except proto.FrameError as exc:
-                    self.errors += 1
-                    log.warning("%s", exc)
-                    await self._send(stream, proto.Error("frame-too-large", str(exc)))
-                    return None
-                return await reader.receive_exactly(length)
+                return await reader.next_payload()
+        except proto.FrameError as exc:
+            self.errors += 1
+            log.warning("%s", exc)
+            await self._send(stream, proto.Error("frame-too-large", str(exc)))
         except TimeoutError:
             log.debug("closing a connection that sent no complete frame in %ss", FRAME_TIMEOUT)
-        except (anyio.IncompleteRead, anyio.BrokenResourceError, anyio.ClosedResourceError):
+        except (
+            anyio.EndOfStream,
+            anyio.IncompleteRead,
+            anyio.BrokenResourceError,
+            anyio.ClosedResourceError,
+        ):
             pass
         return None
 

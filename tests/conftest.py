@@ -34,3 +34,8 @@ def daemon(sockdir: Path) -> Iterator[DaemonProcess]:
         yield proc
     finally:
         proc.kill()
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
