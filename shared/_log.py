@@ -9,9 +9,9 @@ other families, newer versions, records without a string ``tool_name``/``args_di
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -46,8 +46,16 @@ def log_path(workspace: str, session_name: str) -> str:
     return os.path.join(workspace, STREAMS_DIR, session_name + ".jsonl")
 
 
+_last_stamp: tuple[int, str] = (-1, "")
+
+
 def utc_stamp() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """The record timestamp, to the second; formatted once per second."""
+    global _last_stamp
+    second = int(time.time())
+    if _last_stamp[0] != second:
+        _last_stamp = (second, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second)))
+    return _last_stamp[1]
 
 
 def encode_record(

@@ -181,3 +181,15 @@ class TestLockedLog:
         with open_locked(path), pytest.raises(BlockingIOError):
             open_locked(path, blocking=False)
         open_locked(path, blocking=False).close()
+
+
+class TestUtcStamp:
+    def test_matches_the_reference_format_now(self) -> None:
+        import datetime as dt
+
+        from streamd.shared._log import utc_stamp
+
+        before = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        stamp = dt.datetime.strptime(utc_stamp(), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+        after = dt.datetime.now(dt.UTC)
+        assert before <= stamp <= after
