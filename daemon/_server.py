@@ -1,9 +1,10 @@
 """The daemon: accepts connections, reads frames, dispatches requests, answers.
 
 Each connection is its own task, so a client that sends nothing or half a frame only
-holds its own connection (closed after ``FRAME_TIMEOUT``). JSON parsing and hashing
-of large events and all file I/O run in worker threads. SIGTERM, SIGINT and a Stop
-request stop accepting, let in-flight requests finish, remove the socket and return.
+holds its own connection (closed after ``FRAME_TIMEOUT``). Large events are parsed and
+hashed in a worker thread; session logs are written on the writer lanes (``_lanes``),
+never on the event loop. SIGTERM, SIGINT and a Stop request stop accepting, let
+in-flight requests finish, remove the socket and return.
 """
 
 from __future__ import annotations
