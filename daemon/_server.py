@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import math
 import os
 import signal
 import socket
@@ -155,36 +156,45 @@ class Daemon:
                 await self._send(stream, proto.Error("forbidden", "peer is another user"))
                 return
             reader = proto.FrameReader(stream.receive)
-            while not self._stop.is_set():
-                payload = await self._read_frame(stream, reader)
-                if payload is None:
+            # One scope for the connection's life: armed while a frame is awaited.
+            patience = anyio.CancelScope()
+            with patience:
+                await self._serve_frames(stream, reader, patience)
+            if patience.cancelled_caught:
+                log.debug("closed a connection that sent no frame in %ss", FRAME_TIMEOUT)
+
+    async def _serve_frames(
+        self, stream: SocketStream, reader: proto.FrameReader, patience: anyio.CancelScope
+    ) -> None:
+        while not self._stop.is_set():
+            patience.deadline = anyio.current_time() + FRAME_TIMEOUT
+            payload = await self._read_frame(stream, reader)
+            patience.deadline = math.inf
+            if payload is None:
+                return
+            try:
+                request = proto.decode_request(payload)
+            except msgspec.DecodeError as exc:
+                self.errors += 1
+                log.warning("undecodable request (%d bytes): %s", len(payload), exc)
+                await self._send(stream, proto.Error("bad-request", str(exc)))
+                return
+            self._inflight += 1
+            try:
+                reply = await self._dispatch(request)
+                if not await self._send(stream, reply):
                     return
-                try:
-                    request = proto.decode_request(payload)
-                except msgspec.DecodeError as exc:
-                    self.errors += 1
-                    log.warning("undecodable request (%d bytes): %s", len(payload), exc)
-                    await self._send(stream, proto.Error("bad-request", str(exc)))
-                    return
-                self._inflight += 1
-                try:
-                    reply = await self._dispatch(request)
-                    if not await self._send(stream, reply):
-                        return
-                finally:
-                    self._inflight -= 1
+            finally:
+                self._inflight -= 1
 
     async def _read_frame(self, stream: SocketStream, reader: proto.FrameReader) -> bytes | None:
         """The next frame's payload; None when the connection is done with."""
         try:
-            with anyio.fail_after(FRAME_TIMEOUT):
-                return await reader.next_payload()
+            return await reader.next_payload()
         except proto.FrameError as exc:
             self.errors += 1
             log.warning("%s", exc)
             await self._send(stream, proto.Error("frame-too-large", str(exc)))
-        except TimeoutError:
-            log.debug("closing a connection that sent no complete frame in %ss", FRAME_TIMEOUT)
         except (
             anyio.EndOfStream,
             anyio.IncompleteRead,
