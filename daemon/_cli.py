@@ -44,7 +44,7 @@ def _serve(args: argparse.Namespace) -> int:
         format="%(asctime)s streamd[%(process)d] %(levelname)s %(message)s",
     )
     try:
-        run(_socket(args), idle_timeout=args.idle_timeout)
+        run(_socket(args), idle_timeout=args.idle_timeout, lanes=args.lanes)
     except (DaemonAlreadyRunning, SocketPathError, ActivationError) as exc:
         raise CommandError(str(exc)) from None
     return 0
@@ -143,6 +143,13 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo(sys.stdout)
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="streamd", description="A loop detector for AI coding agents."
@@ -163,6 +170,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=1800.0,
         help="seconds after which an idle session leaves memory (default 1800)",
+    )
+    serve.add_argument(
+        "--lanes",
+        type=_positive_int,
+        default=4,
+        help="writer threads; more suit a disk with slow fsync (default 4)",
     )
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
     serve.set_defaults(handler=_serve)

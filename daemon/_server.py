@@ -27,7 +27,7 @@ from streamd.shared import Decision, HookRequest, resolve
 
 from . import _protocol as proto
 from ._activation import Notifier
-from ._lanes import Lanes
+from ._lanes import DEFAULT_LANES, Lanes
 from ._paths import remove_quietly, status_file_path, write_status_file
 from ._sessions import Job, SessionTable
 
@@ -48,12 +48,13 @@ class Daemon:
         socket_path: str,
         *,
         idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
+        lanes: int = DEFAULT_LANES,
         notifier: Notifier | None = None,
     ) -> None:
         self.socket_path = socket_path
         self.idle_timeout = idle_timeout
-        self.table = SessionTable()
-        self.lanes: Lanes[Job, Decision] = Lanes(self.table.apply)
+        self.table = SessionTable(lanes)
+        self.lanes: Lanes[Job, Decision] = Lanes(self.table.apply, lanes)
         self.started = time.time()
         self.requests: collections.Counter[str] = collections.Counter()
         self.errors = 0
@@ -319,7 +320,9 @@ def _peer_is_us(stream: SocketStream) -> bool:
     return uid == os.getuid()
 
 
-def run(socket_path: str, *, idle_timeout: float = DEFAULT_IDLE_TIMEOUT) -> None:
+def run(
+    socket_path: str, *, idle_timeout: float = DEFAULT_IDLE_TIMEOUT, lanes: int = DEFAULT_LANES
+) -> None:
     """Serve in the foreground until stopped: on the socket a service manager passed,
     else on ``socket_path``, bound here. Raises ``DaemonAlreadyRunning``,
     ``SocketPathError`` or ``ActivationError`` before serving."""
@@ -336,7 +339,7 @@ def run(socket_path: str, *, idle_timeout: float = DEFAULT_IDLE_TIMEOUT) -> None
 
     async def main() -> None:
         listener = await SocketListener.from_socket(sock)
-        daemon = Daemon(socket_path, idle_timeout=idle_timeout, notifier=Notifier())
+        daemon = Daemon(socket_path, idle_timeout=idle_timeout, lanes=lanes, notifier=Notifier())
         await daemon.serve(listener, owns_socket_file=inherited is None)
 
     anyio.run(main)

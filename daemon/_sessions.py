@@ -88,7 +88,7 @@ class Policies:
 
 
 class SessionTable:
-    def __init__(self, lanes: int = DEFAULT_LANES, open_logs_per_lane: int = 64) -> None:
+    def __init__(self, lanes: int = DEFAULT_LANES, open_logs_per_lane: int = 128) -> None:
         self.sessions: dict[SessionKey, Session] = {}
         self.policies = Policies()
         self.open_logs = [OpenLogs(open_logs_per_lane) for _ in range(lanes)]

@@ -154,6 +154,25 @@ class TestCrashAndRecovery:
             == ["-"] * 2 + ["REPEATING"] * 2 + ["STALLED"] * 8
         )
 
+    def test_one_lane_serves_many_sessions_in_order(self, sockdir: Path, tmp_path: Path) -> None:
+        daemon = DaemonProcess(sockdir / "one.sock", "--lanes", "1").start()
+        try:
+            threads = [
+                threading.Thread(
+                    target=run_shim,
+                    args=(read_event(tmp_path, n, session=f"s{n % 3}"), daemon.socket_path),
+                )
+                for n in range(12)
+            ]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            for s in range(3):
+                assert [r.step_index for r in records(tmp_path, f"s{s}")] == [0, 1, 2, 3]
+        finally:
+            daemon.kill()
+
 
 class TestBadInput:
     @pytest.mark.parametrize(
