@@ -13,8 +13,9 @@ import time
 from typing import Any, TextIO
 
 from . import _protocol as proto
-from ._client import DaemonUnavailable, request
+from ._client import request
 from ._install import shim_path
+from ._spawn import start_daemon, stop_daemon
 from ._status import render_status
 
 SESSION = [
@@ -24,26 +25,6 @@ SESSION = [
     ("Edit", {"file_path": "src/app.py", "old": "+ 1", "new": ""}, "ok", None),
     ("Bash", {"command": "pytest -q"}, "1 passed in 0.01s", None),
 ]
-
-
-def start_daemon(socket_path: str, *extra: str) -> subprocess.Popen[bytes]:
-    """``streamd serve`` as a child process, returned once it answers a ping."""
-    daemon = subprocess.Popen(
-        [sys.executable, "-m", "streamd.daemon._cli", "serve", "--socket", socket_path, *extra],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        try:
-            request(socket_path, proto.Ping(), timeout=0.5)
-            return daemon
-        except DaemonUnavailable:
-            if daemon.poll() is not None:
-                break
-            time.sleep(0.02)
-    daemon.kill()
-    raise RuntimeError("the demo daemon did not start")
 
 
 def event(
@@ -97,9 +78,5 @@ def run_demo(out: TextIO) -> int:
                 records = sum(1 for _ in f)
             out.write(f"\nThe session log holds {records} records, one per call: {log}\n")
         finally:
-            try:
-                request(socket_path, proto.Stop())
-                daemon.wait(10)
-            except (DaemonUnavailable, subprocess.TimeoutExpired):
-                daemon.kill()
+            stop_daemon(daemon, socket_path)
     return 0

@@ -53,7 +53,6 @@ class Session:
     last_verdict: Verdict | None = None
     firings: int = 0
     last_seen: float = field(default_factory=time.time)
-    evicted: bool = False
 
 
 @dataclass(slots=True)
@@ -101,10 +100,7 @@ class SessionTable:
         return session
 
     def drop(self, workspace: str, session: str) -> bool:
-        dropped = self.sessions.pop((workspace, session), None)
-        if dropped is not None:
-            dropped.evicted = True
-        return dropped is not None
+        return self.sessions.pop((workspace, session), None) is not None
 
     def evict_idle(self, idle_seconds: float, now: float | None = None) -> int:
         cutoff = (now if now is not None else time.time()) - idle_seconds

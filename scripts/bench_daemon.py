@@ -29,27 +29,16 @@ from _report import print_report
 
 from streamd.client._shim import parse_answer, step_frame
 from streamd.daemon import _protocol as proto
-from streamd.daemon._client import DaemonUnavailable, request
+from streamd.daemon._client import request
+from streamd.daemon._spawn import start_daemon
 from streamd.shared import Step, adapt_event, encode_record, log_path
 
 
-def start_daemon(socket_path: str, *extra: str) -> tuple[subprocess.Popen[bytes], float]:
+def start_timed(socket_path: str) -> tuple[subprocess.Popen[bytes], float]:
     """The daemon, and seconds from spawning it to its first answer."""
     started = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamd.daemon", "serve", "--socket", socket_path, *extra],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    while True:
-        try:
-            request(socket_path, proto.Ping(), timeout=1)
-            return proc, time.perf_counter() - started
-        except DaemonUnavailable:
-            if time.perf_counter() - started > 30:
-                proc.kill()
-                raise SystemExit("daemon did not start") from None
-            time.sleep(0.002)
+    proc = start_daemon(socket_path, timeout=30)
+    return proc, time.perf_counter() - started
 
 
 def rss_mb(pid: int) -> float:
@@ -98,7 +87,7 @@ def event(workspace: str, session: str, n: int) -> bytes:
 def memory(args: argparse.Namespace, root: Path) -> dict[str, object]:
     socket_path = str(root / "d.sock")
     workspace = str(root / "ws")
-    proc, _ = start_daemon(socket_path)
+    proc, _ = start_timed(socket_path)
     try:
         before = rss_mb(proc.pid)
         client = Client(socket_path)
@@ -150,7 +139,7 @@ def restart(args: argparse.Namespace, root: Path) -> dict[str, object]:
         dropped = True
     except OSError:
         pass
-    proc, ready = start_daemon(socket_path)
+    proc, ready = start_timed(socket_path)
     try:
         client = Client(socket_path)
         probe = [f"old-{n:06d}" for n in range(0, args.logs, max(1, args.logs // args.probe))]

@@ -24,9 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from streamd.daemon import _protocol as proto
-from streamd.daemon._client import DaemonUnavailable, request
 from streamd.daemon._install import shim_path
+from streamd.daemon._spawn import start_daemon, stop_daemon
 from streamd.shared import Step, encode_record, log_path
 
 SESSION = "bench-session"
@@ -77,21 +76,6 @@ def timed(argv: list[str], stdin: bytes) -> tuple[float, bytes]:
     return elapsed, done.stdout
 
 
-def start_daemon(socket_path: str) -> subprocess.Popen[bytes]:
-    daemon = subprocess.Popen(
-        [sys.executable, "-m", "streamd.daemon._cli", "serve", "--socket", socket_path],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    for _ in range(500):
-        try:
-            request(socket_path, proto.Ping(), timeout=0.5)
-            return daemon
-        except DaemonUnavailable:
-            time.sleep(0.02)
-    raise SystemExit("daemon did not start")
-
-
 def pct(samples: list[float], q: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1e3
@@ -133,11 +117,7 @@ def main() -> None:
             rows.append((length, first, base_t, ours_t, go_t))
             print(_row(length, first, base_t, ours_t, go_t), flush=True)
     finally:
-        try:
-            request(socket_path, proto.Stop())
-            daemon.wait(10)
-        except (DaemonUnavailable, subprocess.TimeoutExpired):
-            daemon.kill()
+        stop_daemon(daemon, socket_path)
         shutil.rmtree(tmp, ignore_errors=True)
     print()
     print(_header())

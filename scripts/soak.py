@@ -37,9 +37,8 @@ from pathlib import Path
 from _report import print_report
 
 from streamd.client._shim import parse_answer, step_frame
-from streamd.daemon import _protocol as proto
-from streamd.daemon._client import DaemonUnavailable, request
 from streamd.daemon._install import shim_path
+from streamd.daemon._spawn import start_daemon
 from streamd.shared import (
     HookRequest,
     StreamTracker,
@@ -93,18 +92,7 @@ class Daemon:
 
     def start(self) -> None:
         with open(self.log_file, "ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "streamd.daemon", "serve", "--socket", self.socket_path],
-                stdout=log,
-                stderr=log,
-            )
-        for _ in range(1000):
-            try:
-                request(self.socket_path, proto.Ping(), timeout=0.5)
-                return
-            except DaemonUnavailable:
-                time.sleep(0.01)
-        raise SystemExit("daemon did not start")
+            self.proc = start_daemon(self.socket_path, log=log, timeout=30)
 
     def sample_rss(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
