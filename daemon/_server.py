@@ -299,6 +299,18 @@ class Daemon:
         )
 
 
+def _raise_open_file_limit() -> None:
+    """Open logs and connections are file descriptors; a soft limit of 1024 is low."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not on Windows
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 65536 if hard == resource.RLIM_INFINITY else min(hard, 65536)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+
+
 def _percentiles(samples: collections.deque[float]) -> dict[str, float]:
     if not samples:
         return {}
@@ -329,6 +341,7 @@ def run(
     from ._activation import launchd_socket, systemd_socket
     from ._paths import bind_unix_socket
 
+    _raise_open_file_limit()
     inherited = systemd_socket() or launchd_socket()
     sock = inherited or bind_unix_socket(socket_path)
     if inherited is not None:

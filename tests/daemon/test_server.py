@@ -361,6 +361,28 @@ class TestLifecycle:
         assert daemon.proc is not None and daemon.proc.wait(15) == 0
         assert not daemon.socket_path.exists()
 
+    def test_open_file_limit_is_raised(self, sockdir: Path) -> None:
+        import resource
+
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        sock = str(sockdir / "lim.sock")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamd.daemon", "serve", "--socket", sock],
+            preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard)),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + 15
+            while not Path(sock).exists() and time.monotonic() < deadline:
+                time.sleep(0.02)
+            limits = Path(f"/proc/{proc.pid}/limits").read_text().splitlines()
+            soft = next(x for x in limits if x.startswith("Max open files")).split()[3]
+            assert int(soft) == min(hard, 65536) > 256
+        finally:
+            proc.terminate()
+            proc.wait(15)
+
     def test_status_reports_sessions(self, daemon: DaemonProcess, tmp_path: Path) -> None:
         for n in range(4):
             run_shim(read_event(tmp_path, n), daemon.socket_path)
