@@ -170,24 +170,17 @@ def ask_daemon(path: str, request: bytes, timeout: float) -> bytes:
 
 
 def _load_shared() -> "types.ModuleType":
-    """``streamd.shared``, from beside this file, whether installed or in a checkout."""
-    import importlib.util
-    import os
-    import types
-
-    shared = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "shared")
+    """``streamd.shared``, from beside this file, whether installed or in a checkout:
+    the ``streamd`` package is pointed at this file's grandparent directory."""
+    here = __file__[: max(__file__.rfind("/"), __file__.rfind("\\"))]
+    root = here[: max(here.rfind("/"), here.rfind("\\"))] or "."
     if "streamd" not in sys.modules:
-        package = types.ModuleType("streamd")
-        package.__path__ = []
+        package = type(sys)("streamd")
+        package.__path__ = [root]
         sys.modules["streamd"] = package
-    spec = importlib.util.spec_from_file_location(
-        "streamd.shared", os.path.join(shared, "__init__.py"), submodule_search_locations=[shared]
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["streamd.shared"] = module
-    spec.loader.exec_module(module)
-    return module
+    import streamd.shared
+
+    return streamd.shared
 
 
 def decide_offline(

@@ -8,7 +8,6 @@ that names the file and the key.
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -84,6 +83,8 @@ def policy_path(workspace: str) -> str:
 
 def parse_policy(text: str, *, source: str) -> Policy:
     """Parse the text of a ``dos.toml`` into its tool-stream policy."""
+    import tomllib  # only when a dos.toml exists: the hook's fallback pays for imports
+
     if text.startswith("\ufeff"):
         text = text[1:]
     try:
