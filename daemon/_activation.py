@@ -69,10 +69,6 @@ class Notifier:
         self.watchdog_interval = int(usec) / 2e6 if enabled else None
         """Half of systemd's watchdog timeout, in seconds; None without a watchdog."""
 
-    @property
-    def active(self) -> bool:
-        return bool(self._address)
-
     def notify(self, message: str) -> None:
         if not self._address:
             return

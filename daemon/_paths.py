@@ -106,15 +106,6 @@ def write_status_file(sock_path: str, info: dict[str, object]) -> None:
     os.replace(tmp, path)
 
 
-def read_status_file(sock_path: str) -> dict[str, object] | None:
-    try:
-        with open(status_file_path(sock_path), encoding="utf-8") as f:
-            data = json.load(f)
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
 def remove_quietly(*paths: str) -> None:
     for path in paths:
         with contextlib.suppress(OSError):

@@ -62,7 +62,6 @@ class Daemon:
         self.notifier = notifier or Notifier({})
         self._stop = anyio.Event()
         self._inflight = 0
-        self._owns_socket_file = True
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -71,7 +70,6 @@ class Daemon:
 
     async def serve(self, listener: SocketListener, *, owns_socket_file: bool = True) -> None:
         """Serve until stopped; then drain, remove the socket file and return."""
-        self._owns_socket_file = owns_socket_file
         write_status_file(
             self.socket_path,
             {"pid": os.getpid(), "socket": self.socket_path, "started": self.started},
@@ -96,7 +94,7 @@ class Daemon:
                 tg.cancel_scope.cancel()
         finally:
             paths = [status_file_path(self.socket_path)]
-            if self._owns_socket_file:
+            if owns_socket_file:
                 paths.append(self.socket_path)
             remove_quietly(*paths)
             for open_logs in self.table.open_logs:

@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 from streamd.daemon import _protocol as proto
 from streamd.daemon._client import DaemonUnavailable, request
 from streamd.daemon._install import shim_path
+from streamd.daemon._spawn import DaemonDidNotStart, start_daemon
 from streamd.shared import Record, read_records
 
 
@@ -39,38 +39,16 @@ class DaemonProcess:
         self.log_path = log_path or socket_path.with_suffix(".log")
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, *, wait: bool = True) -> DaemonProcess:
+    def start(self) -> DaemonProcess:
+        """The daemon, once it answers; a failure to start shows its log."""
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "streamd.daemon._cli",
-                    "serve",
-                    "--socket",
-                    str(self.socket_path),
-                    "--log-level",
-                    "debug",
-                    *self.extra,
-                ],
-                stdout=log,
-                stderr=log,
-            )
-        if wait:
-            self.wait_ready()
+            try:
+                self.proc = start_daemon(
+                    str(self.socket_path), "--log-level", "debug", *self.extra, log=log
+                )
+            except DaemonDidNotStart as exc:
+                raise AssertionError(f"{exc}:\n{self.log()}") from None
         return self
-
-    def wait_ready(self, timeout: float = 15.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.proc is not None
-            if self.proc.poll() is not None:
-                raise AssertionError(f"daemon exited {self.proc.returncode}:\n{self.log()}")
-            with contextlib.suppress(DaemonUnavailable):
-                request(str(self.socket_path), proto.Ping(), timeout=0.5)
-                return
-            time.sleep(0.01)
-        raise AssertionError(f"daemon not ready:\n{self.log()}")
 
     def ask(self, message: proto.Request) -> proto.Reply:
         return request(str(self.socket_path), message)
