@@ -6,6 +6,11 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import TypeVar
+
+from . import _protocol as proto
+
+R = TypeVar("R", bound=proto.Reply)
 
 
 class CommandError(Exception):
@@ -50,21 +55,29 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _status(args: argparse.Namespace) -> int:
-    from . import _protocol as proto
+def _ask(path: str, message: proto.Request, expected: type[R], when_down: str) -> R:
+    """The daemon's reply of type ``expected``; a ``CommandError`` saying ``when_down``
+    if no daemon answers."""
     from ._client import DaemonUnavailable, request
+
+    try:
+        reply = request(path, message)
+    except DaemonUnavailable:
+        raise CommandError(f"no daemon is running on {path}; {when_down}") from None
+    if not isinstance(reply, expected):
+        raise CommandError(f"unexpected reply from the daemon: {reply!r}")
+    return reply
+
+
+def _status(args: argparse.Namespace) -> int:
     from ._status import render_status
 
-    path = _socket(args)
-    try:
-        reply = request(path, proto.Status())
-    except DaemonUnavailable:
-        raise CommandError(
-            f"no daemon is running on {path}; start one with `streamd serve` "
-            "(the hook falls back to in-process decisions meanwhile)"
-        ) from None
-    if not isinstance(reply, proto.StatusReply):
-        raise CommandError(f"unexpected reply from the daemon: {reply!r}")
+    reply = _ask(
+        _socket(args),
+        proto.Status(),
+        proto.StatusReply,
+        "start one with `streamd serve` (the hook falls back to in-process decisions meanwhile)",
+    )
     render_status(reply, as_json=args.json, out=sys.stdout)
     return 0
 
@@ -72,16 +85,10 @@ def _status(args: argparse.Namespace) -> int:
 def _stop(args: argparse.Namespace) -> int:
     import time
 
-    from . import _protocol as proto
     from ._client import DaemonUnavailable, request
 
     path = _socket(args)
-    try:
-        reply = request(path, proto.Stop())
-    except DaemonUnavailable:
-        raise CommandError(f"no daemon is running on {path}; nothing to stop") from None
-    if not isinstance(reply, proto.Stopping):
-        raise CommandError(f"unexpected reply from the daemon: {reply!r}")
+    reply = _ask(path, proto.Stop(), proto.Stopping, "nothing to stop")
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         try:
