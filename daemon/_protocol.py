@@ -69,6 +69,8 @@ class SessionInfo(msgspec.Struct, frozen=True):
     last_tool: str
     firings: int
     last_seen: float
+    rule: str = ""
+    """The rule behind ``state`` when it fired."""
 
 
 class StatusReply(msgspec.Struct, tag="status-reply", array_like=True, frozen=True):

@@ -1,4 +1,5 @@
-"""``streamd replay``: classify a session log offline, step by step."""
+"""``streamd replay``: classify a session log offline, step by step, with the rule
+that fired."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from typing import TextIO
 from streamd.shared import (
     POLICY_FILENAME,
     STREAMS_DIR,
+    Detector,
     Policy,
     Record,
-    StreamTracker,
     Verdict,
     load_policy,
     read_records,
@@ -29,7 +30,7 @@ def workspace_policy_for(log: str) -> Policy:
 
 
 def replay(records: list[Record], policy: Policy) -> Iterator[tuple[int, Record, Verdict]]:
-    tracker = StreamTracker(policy)
+    tracker = Detector(policy)
     for index, record in enumerate(records):
         yield index, record, tracker.push(record.step)
 
@@ -43,24 +44,32 @@ def print_json(records: list[Record], policy: Policy, out: TextIO) -> None:
             "result_digest": record.step.result_digest,
             "state": verdict.state.value,
             "repeat_run": verdict.repeat_run,
+            "rule": verdict.rule if verdict.fired else None,
+            "period": verdict.period if verdict.fired and verdict.rule == "cycle" else None,
             "recorded_state": record.verdict_state,
         }
         out.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
 def print_table(records: list[Record], policy: Policy, out: TextIO) -> None:
-    out.write(f"{'step':>6}  {'state':<9}  {'run':>4}  {'tool':<20}  {'args':<16}  result\n")
-    fired = 0
+    out.write(
+        f"{'step':>6}  {'state':<9}  {'rule':<7}  {'run':>4}  {'tool':<20}  {'args':<16}  result\n"
+    )
+    fired: dict[str, int] = {}
     for index, record, verdict in replay(records, policy):
-        fired += verdict.fired
+        rule = verdict.rule if verdict.fired else "-"
+        if verdict.fired:
+            fired[rule] = fired.get(rule, 0) + 1
         step = record.step
         out.write(
-            f"{index:>6}  {verdict.state.value:<9}  {verdict.repeat_run:>4}  "
+            f"{index:>6}  {verdict.state.value:<9}  {rule:<7}  {verdict.repeat_run:>4}  "
             f"{_clip(step.tool_name, 20):<20}  {step.args_digest:<16}  "
             f"{step.result_digest or '-'}\n"
         )
+    by_rule = ", ".join(f"{rule} {n}" for rule, n in fired.items())
     out.write(
-        f"{len(records)} steps, {fired} fired "
+        f"{len(records)} steps, {sum(fired.values())} fired{f' ({by_rule})' if by_rule else ''}; "
+        f"rules {', '.join(policy.rules)} "
         f"(repeat_n={policy.repeat_n}, stall_n={policy.stall_n})\n"
     )
 

@@ -271,7 +271,7 @@ class Daemon:
         sessions = []
         for s in self.table.sessions.values():
             tracker = s.tracker
-            verdict = tracker.verdict() if tracker is not None else None
+            verdict = s.last_verdict
             sessions.append(
                 proto.SessionInfo(
                     workspace=s.workspace,
@@ -283,6 +283,7 @@ class Daemon:
                     last_tool=s.last_tool,
                     firings=s.firings,
                     last_seen=s.last_seen,
+                    rule=verdict.rule if verdict is not None and verdict.fired else "",
                 )
             )
         return proto.StatusReply(

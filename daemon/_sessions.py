@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from streamd.shared import (
     DEFAULT_POLICY,
     Decision,
+    Detector,
     LockedLog,
     Policy,
     PolicyError,
-    StreamTracker,
     Target,
     Verdict,
     decide,
@@ -46,7 +46,7 @@ class Session:
     session: str
     host: str
     inflight: int = 0
-    tracker: StreamTracker | None = None
+    tracker: Detector | None = None
     size: int = -1
     last_tool: str = ""
     last_tool_use_id: str | None = None

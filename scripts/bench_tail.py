@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from streamd.shared import Policy, Step, StreamTracker, encode_record, read_records, recover
+from streamd.shared import Detector, Policy, Step, encode_record, read_records, recover
 
 
 def make_log(path: Path, steps: int) -> None:
@@ -48,7 +48,8 @@ def main() -> None:
             path = Path(tmp) / f"s{n}.jsonl"
             make_log(path, n)
             tracker = recover(str(path), policy, tool_use_id="toolu_none").tracker
-            assert (tracker.run, tracker.steps) == (3, n), (tracker.run, tracker.steps)
+            got = (tracker.exact.run, tracker.steps)
+            assert got == (3, n), got
             samples = time_calls(
                 lambda p=str(path): recover(p, policy, tool_use_id="toolu_none"), args.runs
             )
@@ -66,8 +67,8 @@ def main() -> None:
         print(f"recover p50 ratio {lengths[-1]} / {lengths[0]} steps: {ratio:.2f}")
 
 
-def _full_replay(path: str, policy: Policy) -> StreamTracker:
-    tracker = StreamTracker(policy)
+def _full_replay(path: str, policy: Policy) -> Detector:
+    tracker = Detector(policy)
     for record in read_records(path):
         tracker.push(record.step)
     return tracker

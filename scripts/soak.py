@@ -40,9 +40,9 @@ from streamd.client._shim import parse_answer, step_frame
 from streamd.daemon._install import shim_path
 from streamd.daemon._spawn import start_daemon
 from streamd.shared import (
+    DEFAULT_POLICY,
+    Detector,
     HookRequest,
-    StreamTracker,
-    classify,
     decide,
     handle_offline,
     log_path,
@@ -242,19 +242,23 @@ def verify(logs: list[SessionLog], workspace: str) -> list[str]:
                 "acknowledged, or out of order"
             )
             continue
-        tracker = StreamTracker()
+        tracker = Detector(DEFAULT_POLICY)
+        last = None
         for k, answer in enumerate(log.answers):
             target = resolve(HookRequest(event(workspace, log.session, k), cwd=workspace))
             assert target is not None and target.event.step is not None
             clean = decide(tracker, target).answer
-            tracker.push(target.event.step)
+            last = tracker.push(target.event.step)
             if answer != clean:
                 problems.append(
                     f"{sid}: step {k} answered {answer[:60]!r}, a clean run {clean[:60]!r}"
                 )
                 break
-        replay = classify([r.step for r in read_records(path)])
-        if (replay.state, replay.repeat_run) != (tracker.verdict().state, tracker.run):
+        replayed = Detector(DEFAULT_POLICY)
+        replay = None
+        for record in read_records(path):
+            replay = replayed.push(record.step)
+        if replay != last:
             problems.append(f"{sid}: last verdict differs from a full replay")
     return problems
 

@@ -1,5 +1,6 @@
-"""streamd's pure core: the verdict, the event adapter, the policy, the session log
-and the host answers. Standard library only; the daemon and the hook shim share it."""
+"""streamd's core: the verdict and its rules, the result shapes, the event adapter, the
+policy, the session log and the host answers. Standard library only; the daemon and the
+hook shim share it."""
 
 from ._adapter import (
     HookEvent,
@@ -31,7 +32,9 @@ from ._log import (
 )
 from ._policy import (
     DEFAULT_POLICY,
+    MAX_PERIOD,
     POLICY_FILENAME,
+    RULES,
     Policy,
     PolicyError,
     load_policy,
@@ -39,6 +42,8 @@ from ._policy import (
     policy_from_table,
     policy_path,
 )
+from ._rules import Detector
+from ._shape import failure_gist, normalize
 from ._tail import IDEMPOTENCY_WINDOW, Recovery, recover, recover_fd
 from ._verdict import (
     Step,
@@ -56,11 +61,14 @@ __all__ = [
     "EXCERPT_LIMIT",
     "HOSTS",
     "IDEMPOTENCY_WINDOW",
+    "MAX_PERIOD",
     "POLICY_FILENAME",
+    "RULES",
     "SCHEMA_FAMILY",
     "SCHEMA_VERSION",
     "STREAMS_DIR",
     "Decision",
+    "Detector",
     "HookEvent",
     "HookRequest",
     "LockedLog",
@@ -83,11 +91,13 @@ __all__ = [
     "digest",
     "encode_record",
     "excerpt",
+    "failure_gist",
     "handle_offline",
     "iter_records_backwards",
     "load_policy",
     "lock_log",
     "log_path",
+    "normalize",
     "open_locked",
     "open_log",
     "parse_event",

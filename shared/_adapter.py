@@ -3,6 +3,8 @@
 ``args_digest`` hashes ``{"tool": name, "input": tool_input}`` and ``result_digest`` the
 environment-authored result, both over ``canonical_bytes``. A failed call (Claude
 Code's ``PostToolUseFailure``) has no result, so its ``error`` text stands in for it.
+streamd adds ``shape_digest`` (the result without its noise) and, for a failed call,
+``failure_digest`` (the gist of its error).
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from ._shape import failure_gist, normalize
 from ._verdict import Step
 
 RESULT_KEYS = ("tool_response", "tool_output")
+EXIT_KEYS = ("exit_code", "exitCode", "returncode", "return_code", "exit_status")
 FAILURE_EVENTS = frozenset({"PostToolUseFailure"})
 SESSION_END_EVENTS = frozenset({"SessionEnd"})
 DEFAULT_EVENT_NAME = "PostToolUse"
@@ -72,6 +76,8 @@ class HookEvent:
     tool_use_id: str | None
     step: Step | None
     result: object
+    failure: str | None = None
+    """A failed call's error text (or its output, when that is all the host sends)."""
 
     @property
     def is_session_end(self) -> bool:
@@ -102,20 +108,67 @@ def _encodable_or_none(value: object) -> str | None:
     return text
 
 
+def _text(value: object) -> str:
+    return canonical_bytes(value).decode("utf-8")
+
+
+def _failure_of(event_name: str, result: object) -> str | None:
+    """The error text of a failed call: a failure event's error, a structured result's
+    ``error`` or non-zero exit code (with its output), or None for a success."""
+    if result is _ABSENT:
+        return None
+    if event_name in FAILURE_EVENTS:
+        return _text(result)
+    if not isinstance(result, Mapping):
+        return None
+    error = result.get("error")
+    if error:
+        message = error.get("message") if isinstance(error, Mapping) else None
+        return _text(message if message is not None else error)
+    if result.get("is_error") is True:
+        return _text(result)
+    for key in EXIT_KEYS:
+        code = result.get(key)
+        if isinstance(code, int) and not isinstance(code, bool) and code != 0:
+            parts = [result.get(k) for k in ("stderr", "stdout", "output")]
+            text = "\n".join(p for p in parts if isinstance(p, str) and p)
+            return text or f"exit code {code}"
+    return None
+
+
+def _shape_digest(raw: bytes) -> str | None:
+    """The digest of the result without its noise; None when it had none."""
+    text = raw.decode("utf-8")
+    shape = normalize(text)
+    return None if shape == text else digest(shape.encode("utf-8"))
+
+
 def adapt_event(event: Mapping[str, object]) -> HookEvent:
     name = event.get("hook_event_name")
     event_name = name if isinstance(name, str) and name else DEFAULT_EVENT_NAME
     tool_name = event.get("tool_name")
     step: Step | None = None
     result = _ABSENT
+    failure: str | None = None
     if isinstance(tool_name, str) and tool_name:
         tool_input = event.get("tool_input")
         if tool_input is None:
             tool_input = {}
         args_digest = digest(canonical_bytes({"tool": tool_name, "input": tool_input}))
         result = _result_of(event)
-        result_digest = None if result is _ABSENT else digest(canonical_bytes(result))
-        step = Step(tool_name, args_digest, result_digest)
+        if result is _ABSENT:
+            step = Step(tool_name, args_digest)
+        else:
+            raw = canonical_bytes(result)
+            result_digest = digest(raw)
+            failure = _failure_of(event_name, result)
+            step = Step(
+                tool_name,
+                args_digest,
+                result_digest,
+                _shape_digest(raw),
+                None if failure is None else digest(failure_gist(failure).encode("utf-8")),
+            )
     session_id = event.get("session_id")
     return HookEvent(
         event_name=event_name,
@@ -124,6 +177,7 @@ def adapt_event(event: Mapping[str, object]) -> HookEvent:
         tool_use_id=_encodable_or_none(event.get("tool_use_id")),
         step=step,
         result=result,
+        failure=failure,
     )
 
 

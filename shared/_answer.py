@@ -12,6 +12,7 @@ import json
 
 from ._adapter import canonical_bytes
 from ._hosts import DEFAULT_HOST, answer_payload, answered_event
+from ._shape import failure_gist
 from ._verdict import StreamState, Verdict
 
 EXCERPT_LIMIT = 1000
@@ -25,29 +26,62 @@ def excerpt(result: object, limit: int = EXCERPT_LIMIT) -> str:
     return text[:limit] + f"\n[... {len(text) - limit} more characters not shown]"
 
 
-def context_text(verdict: Verdict, result: object | None) -> str:
+def _lead(verdict: Verdict) -> str:
+    if verdict.state is StreamState.STALLED:
+        return f"streamd: the loop looks stuck. {verdict.state.value}:"
+    return f"streamd: no new information. {verdict.state.value}:"
+
+
+def context_text(verdict: Verdict, result: object | None, failure: str | None = None) -> str:
+    """The advice, in the agent's terms, with the repeated evidence put back before it."""
     step = verdict.repeated_step
     tool = step.tool_name if step else "this tool"
+    count = verdict.repeat_run
+    if verdict.rule == "failure" and failure is not None:
+        gist = failure_gist(failure)
+        first = gist.splitlines()[0] if gist else "(no error text)"
+        return (
+            f"{_lead(verdict)} `{tool}` has failed {count} times in a row with the same "
+            f"error: {first}\nChanging the arguments has not changed the failure. Read the "
+            "error again and deal with its cause before you retry; if the approach cannot "
+            f"work, try a different one.\n\nThe recurring error:\n{excerpt(failure)}"
+        )
+    if verdict.rule == "cycle":
+        return (
+            f"{_lead(verdict)} the last {count} calls are the same {verdict.period} calls "
+            f"repeating, each returning what it returned the round before (ending with "
+            f"`{tool}`). Going round again will not bring anything new. Use what these "
+            "results already told you, or change the approach." + _quoted(result)
+        )
+    if verdict.rule == "noisy":
+        return (
+            f"{_lead(verdict)} `{tool}` has returned the same output for the same call "
+            f"{count} times in a row; only timings, ids or other noise changed. Asking "
+            "again will not change the answer. Use the value you already have; if you are "
+            "waiting for a background task, wait for its completion signal before you "
+            "check again." + _quoted(result)
+        )
     digest = step.result_digest if step else "unknown"
-    lead = (
-        "streamd: the loop looks stuck."
-        if verdict.state is StreamState.STALLED
-        else "streamd: no new information."
-    )
-    text = (
-        f"{lead} {verdict.state.value}: `{tool}` has returned byte-identical output for "
-        f"the same call {verdict.repeat_run} times in a row (result digest {digest}). "
+    return (
+        f"{_lead(verdict)} `{tool}` has returned byte-identical output for "
+        f"the same call {count} times in a row (result digest {digest}). "
         "Asking again will not change the answer. Use the value you already have; if you "
         "are waiting for a background task or an asynchronous write, wait for its "
-        "completion signal before you check again."
+        "completion signal before you check again." + _quoted(result)
     )
-    if result is not None:
-        text += f"\n\nThe repeated result:\n{excerpt(result)}"
-    return text
+
+
+def _quoted(result: object | None) -> str:
+    return "" if result is None else f"\n\nThe repeated result:\n{excerpt(result)}"
 
 
 def render_answer(
-    verdict: Verdict, *, event_name: str | None, result: object | None, host: str = DEFAULT_HOST
+    verdict: Verdict,
+    *,
+    event_name: str | None,
+    result: object | None,
+    host: str = DEFAULT_HOST,
+    failure: str | None = None,
 ) -> bytes:
     """The bytes to print for this verdict, in ``host``'s dialect for its ``event_name``:
     empty when there is nothing to say or the event takes no answer."""
@@ -56,5 +90,5 @@ def render_answer(
     answered = answered_event(host, event_name)
     if answered is None:
         return b""
-    payload = answer_payload(host, answered, context_text(verdict, result))
+    payload = answer_payload(host, answered, context_text(verdict, result, failure))
     return (json.dumps(payload, sort_keys=True) + "\n").encode("ascii")

@@ -16,8 +16,9 @@ from ._answer import render_answer
 from ._hosts import DEFAULT_HOST, UnknownHost, to_claude_shape
 from ._log import LockedLog, encode_record, log_path, open_locked
 from ._policy import DEFAULT_POLICY, Policy, PolicyError, load_policy, policy_path
+from ._rules import Detector
 from ._tail import recover_fd
-from ._verdict import StreamTracker, Verdict
+from ._verdict import Verdict
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +78,7 @@ def resolve(request: HookRequest) -> Target | None:
 
 
 def decide(
-    tracker: StreamTracker,
+    tracker: Detector,
     target: Target,
     *,
     run_id: str | None = None,
@@ -92,18 +93,35 @@ def decide(
     result = event.result if event.has_result else None
 
     def answer(verdict: Verdict) -> bytes:
-        return render_answer(verdict, event_name=target.host_event, result=result, host=target.host)
+        return render_answer(
+            verdict,
+            event_name=target.host_event,
+            result=result,
+            host=target.host,
+            failure=event.failure,
+        )
 
     if recorded is not None:
         return Decision(None, answer(recorded), recorded)
-    verdict = tracker.peek(step)
+    probe = tracker.clone()
+    verdict = probe.push(step)
+    exact = probe.exact.verdict()
+    fired: dict[str, object] | None = None
+    if verdict.fired and verdict.rule != "exact":
+        fired = {
+            "rule": verdict.rule,
+            "state": verdict.state.value,
+            "count": verdict.repeat_run,
+            "period": verdict.period,
+        }
     try:
         record = encode_record(
             step,
             step_index=tracker.steps,
-            verdict_state=verdict.state.value if verdict.fired else None,
-            run_id=run_id,
+            verdict_state=exact.state.value if exact.fired else None,
+            run_id=run_id if exact.fired else None,
             tool_use_id=event.tool_use_id,
+            streamd_verdict=fired,
         )
     except UnicodeEncodeError:
         return NOTHING

@@ -1,7 +1,11 @@
 """The session log: ``<workspace>/.dos/streams/<sid>.jsonl``, one record per line.
 
 The format is dos-kernel's ``tool-stream`` family, version 1, so either tool reads the
-other's logs. streamd adds one optional field, ``tool_use_id``, its idempotency key.
+other's logs. streamd adds optional fields: ``tool_use_id`` (its idempotency key),
+``shape_digest`` (only where noise made it differ from ``result_digest``),
+``failure_digest`` (a failed call's error gist) and ``streamd_verdict`` (the rule that
+fired, its state, count and period). ``verdict_state`` keeps dos-kernel's meaning: the
+exact rule's verdict.
 Writers append one line with one ``O_APPEND`` write under an exclusive ``flock`` and
 fsync before they answer. Readers skip what they cannot use: blank and torn lines,
 other families, newer versions, records without a string ``tool_name``/``args_digest``.
@@ -40,6 +44,9 @@ class Record:
     step_index: int | None = None
     verdict_state: str | None = None
     tool_use_id: str | None = None
+    rule: str | None = None
+    """The streamd rule that fired at this step, if any."""
+    rule_state: str | None = None
 
 
 def log_path(workspace: str, session_name: str) -> str:
@@ -66,6 +73,7 @@ def encode_record(
     run_id: str | None = None,
     tool_use_id: str | None = None,
     ts: str | None = None,
+    streamd_verdict: dict[str, object] | None = None,
 ) -> bytes:
     """The line for one step. Raises ``UnicodeEncodeError`` on unencodable text, as
     dos-kernel's writer does (such a step is not recorded)."""
@@ -84,6 +92,12 @@ def encode_record(
             record["run_id"] = run_id
     if tool_use_id:
         record["tool_use_id"] = tool_use_id
+    if step.shape_digest is not None and step.shape_digest != step.result_digest:
+        record["shape_digest"] = step.shape_digest
+    if step.failure_digest is not None:
+        record["failure_digest"] = step.failure_digest
+    if streamd_verdict:
+        record["streamd_verdict"] = streamd_verdict
     line = json.dumps(record, sort_keys=True, ensure_ascii=False).translate(_LINE_BREAKS)
     return (line + "\n").encode("utf-8")
 
@@ -115,16 +129,30 @@ def parse_record(obj: object) -> Record | None:
     args_digest = obj.get("args_digest")
     if not isinstance(tool_name, str) or not isinstance(args_digest, str):
         return None
-    result_digest = obj.get("result_digest")
+    result_digest = _str(obj.get("result_digest"))
     step_index = obj.get("step_index")
-    verdict_state = obj.get("verdict_state")
-    tool_use_id = obj.get("tool_use_id")
+    fired = obj.get("streamd_verdict")
+    if not isinstance(fired, dict):
+        fired = {}
+    shape = _str(obj.get("shape_digest")) if result_digest is not None else None
     return Record(
-        Step(tool_name, args_digest, result_digest if isinstance(result_digest, str) else None),
+        Step(
+            tool_name,
+            args_digest,
+            result_digest,
+            shape,
+            _str(obj.get("failure_digest")),
+        ),
         step_index if isinstance(step_index, int) and not isinstance(step_index, bool) else None,
-        verdict_state if isinstance(verdict_state, str) else None,
-        tool_use_id if isinstance(tool_use_id, str) else None,
+        _str(obj.get("verdict_state")),
+        _str(obj.get("tool_use_id")),
+        _str(fired.get("rule")),
+        _str(fired.get("state")),
     )
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def parse_line(line: bytes) -> list[Record]:

@@ -1,9 +1,9 @@
-"""Recover a session's stream state from the end of its log.
+"""Recover a session's detector state from the end of its log.
 
-Reads backwards only as far as the trailing run and the idempotency window reach, so
-recovering a 100,000-step log costs about what a 10-step log costs. The next
-``step_index`` continues from the newest record's own index; only a log whose newest
-record lacks one (a hand-written or pre-index log) is counted in full.
+Reads backwards only as far as the rules' state reaches (the trailing runs, a live
+cycle or failure chain, the idempotency window), so recovering a 100,000-step log costs
+about what a 10-step log costs. The next ``step_index`` continues from the newest
+record's own index; only a log whose newest record lacks one is counted in full.
 """
 
 from __future__ import annotations
@@ -15,15 +15,17 @@ from dataclasses import dataclass
 
 from ._log import Record, iter_records_backwards, parse_line
 from ._policy import Policy
-from ._verdict import StreamTracker, Verdict, verdict_for_run
+from ._rules import Detector
+from ._verdict import Verdict
 
 IDEMPOTENCY_WINDOW = 32
 """How many of the newest lines are searched for a repeated ``tool_use_id``."""
+_FIRST_FOLD = 16
 
 
 @dataclass(frozen=True, slots=True)
 class Recovery:
-    tracker: StreamTracker
+    tracker: Detector
     size: int
     """Bytes of the log this recovery read up to."""
     recorded: Verdict | None = None
@@ -47,24 +49,38 @@ class _Backwards:
                 self._seen.append(nxt)
         return self._seen[i] if i < len(self._seen) else None
 
+    def newest(self, n: int) -> list[Record]:
+        """Up to ``n`` newest records, newest first; fewer only when the log has fewer."""
+        self.get(n - 1)
+        return self._seen[:n]
+
     def count_all(self) -> int:
         for record in self._records:
             self._seen.append(record)
         self._exhausted = True
         return len(self._seen)
 
-    def run_at(self, i: int, policy: Policy) -> int:
-        """The trailing run of the stream that ends at the ``i``-th newest record."""
-        head = self.get(i)
-        if head is None:
-            return 0
-        key = head.step.key(policy)
-        if key is None:
-            return 1
-        run = 1
-        while (prev := self.get(i + run)) is not None and prev.step.key(policy) == key:
-            run += 1
-        return run
+
+def _fold(
+    records: _Backwards, policy: Policy, target: int | None
+) -> tuple[Detector, Verdict | None]:
+    """The detector after the newest records, and the verdict at the ``target``-th
+    newest, each folded over enough records that older ones could not change it."""
+    want = _FIRST_FOLD + (target or 0)
+    while True:
+        window = records.newest(want)
+        whole = len(window) < want
+        detector = Detector(policy)
+        recorded: Verdict | None = None
+        settled = True
+        for folded, record in enumerate(reversed(window), 1):
+            verdict = detector.push(record.step)
+            if target is not None and len(window) - folded == target:
+                recorded = verdict
+                settled = detector.reach() < folded
+        if whole or (settled and detector.reach() < len(window)):
+            return detector, recorded
+        want *= 4
 
 
 def _window(fd: int, size: int) -> bytes:
@@ -77,11 +93,9 @@ def _window(fd: int, size: int) -> bytes:
     return b"\n".join(lines[-(IDEMPOTENCY_WINDOW + 1) :])
 
 
-def _find_recorded(
-    fd: int, size: int, records: _Backwards, policy: Policy, tool_use_id: str
-) -> Verdict | None:
-    """The verdict at the newest record within the window that holds ``tool_use_id``.
-    The raw bytes are searched first, so a call not yet recorded parses nothing."""
+def _find_recorded(fd: int, size: int, records: _Backwards, tool_use_id: str) -> int | None:
+    """Which newest record within the window holds ``tool_use_id``. The raw bytes are
+    searched first, so a call not yet recorded parses nothing."""
     raw = _window(fd, size)
     if json.dumps(tool_use_id, ensure_ascii=False).encode() not in raw:
         return None
@@ -89,26 +103,24 @@ def _find_recorded(
     for i in range(in_window):
         record = records.get(i)
         if record is not None and record.tool_use_id == tool_use_id:
-            return verdict_for_run(records.run_at(i, policy), record.step, policy)
+            return i
     return None
 
 
 def recover_fd(fd: int, size: int, policy: Policy, *, tool_use_id: str | None = None) -> Recovery:
     """Recover from the first ``size`` bytes of an open log."""
     records = _Backwards(iter_records_backwards(fd, size))
-    recorded: Verdict | None = None
-    if tool_use_id is not None:
-        recorded = _find_recorded(fd, size, records, policy, tool_use_id)
+    target = None if tool_use_id is None else _find_recorded(fd, size, records, tool_use_id)
     newest = records.get(0)
     if newest is None:
-        return Recovery(StreamTracker(policy), size, recorded)
-    run = records.run_at(0, policy)
+        return Recovery(Detector(policy), size)
+    detector, recorded = _fold(records, policy, target)
     if newest.step_index is not None and newest.step_index >= 0:
-        steps = newest.step_index + 1
+        detector.steps = newest.step_index + 1
     else:
-        steps = records.count_all()
-    tracker = StreamTracker.resume(policy, run=run, last=newest.step, steps=steps)
-    return Recovery(tracker, size, recorded)
+        detector.steps = records.count_all()
+    detector.exact.steps = detector.steps
+    return Recovery(detector, size, recorded)
 
 
 def recover(path: str, policy: Policy, *, tool_use_id: str | None = None) -> Recovery:
@@ -116,7 +128,7 @@ def recover(path: str, policy: Policy, *, tool_use_id: str | None = None) -> Rec
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
-        return Recovery(StreamTracker(policy), 0)
+        return Recovery(Detector(policy), 0)
     try:
         return recover_fd(fd, os.fstat(fd).st_size, policy, tool_use_id=tool_use_id)
     finally:

@@ -20,15 +20,21 @@ class StreamState(enum.StrEnum):
 
 
 StepKey = tuple[str, str, str]
+FailureKey = tuple[str, str]
 
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """One tool call: who was called with what, and the digest of what came back."""
+    """One tool call: who was called with what, and the digest of what came back.
+    ``shape_digest`` hashes the result without its noise (None: it had none, so the
+    exact digest is its shape);
+    ``failure_digest`` fingerprints a failed call's error."""
 
     tool_name: str
     args_digest: str
     result_digest: str | None = None
+    shape_digest: str | None = None
+    failure_digest: str | None = None
 
     def key(self, policy: Policy) -> StepKey | None:
         """The identity two steps must share to extend a run; None breaks any run."""
@@ -39,13 +45,36 @@ class Step:
             return None
         return (folded, self.args_digest, self.result_digest)
 
+    def shape_key(self, policy: Policy) -> StepKey | None:
+        """The same call with a result of the same shape (noise aside)."""
+        if self.result_digest is None:
+            return None
+        folded = self.tool_name.casefold()
+        if folded in policy.ignored:
+            return None
+        return (folded, self.args_digest, self.shape_digest or self.result_digest)
+
+    def failure_key(self, policy: Policy) -> FailureKey | None:
+        """The same tool failing the same way, whatever its arguments."""
+        if self.failure_digest is None:
+            return None
+        folded = self.tool_name.casefold()
+        if folded in policy.ignored:
+            return None
+        return (folded, self.failure_digest)
+
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
+    """``repeat_run`` counts the repeated calls (for ``cycle``, the steps the repeating
+    cycle covers, ``period`` calls a round); ``rule`` names the rule that decided."""
+
     state: StreamState
     repeat_run: int
     repeated_step: Step | None
     reason: str
+    rule: str = "exact"
+    period: int = 1
 
     @property
     def fired(self) -> bool:

@@ -18,6 +18,24 @@ steps = st.builds(
     st.sampled_from(DIGESTS[:2]),
     st.one_of(st.none(), st.sampled_from(DIGESTS)),
 )
+
+
+@st.composite
+def rich_steps(draw: st.DrawFn) -> Step:
+    """A step with streamd's digests too: a shape apart from the exact result, and a
+    failure fingerprint shared across arguments."""
+    result = draw(st.one_of(st.none(), st.sampled_from(DIGESTS)))
+    shape = None if result is None else draw(st.sampled_from([None, "s1", "s2"]))
+    failure = None if result is None else draw(st.sampled_from([None, None, "f1", "f2"]))
+    return Step(
+        draw(st.sampled_from(TOOLS)), draw(st.sampled_from(DIGESTS)), result, shape, failure
+    )
+
+
+# Runs, cycles and recurring failures are where verdicts change: draw from a small pool.
+rich_streams = st.lists(rich_steps(), min_size=1, max_size=6).flatmap(
+    lambda pool: st.lists(st.sampled_from(pool), max_size=60)
+)
 # Long identical runs are where the verdict changes, so lean on repetition.
 step_streams = st.lists(steps, max_size=40).flatmap(
     lambda base: st.lists(st.sampled_from(base), max_size=60) if base else st.just([])

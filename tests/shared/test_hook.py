@@ -121,14 +121,14 @@ class TestPipelineProperties:
     def test_every_record_written_reads_back_as_its_step(self, data: st.DataObject) -> None:
         import tempfile
 
-        from streamd.shared import StreamTracker, decide, parse_line
+        from streamd.shared import DEFAULT_POLICY, Detector, decide, parse_line
 
         with tempfile.TemporaryDirectory() as tmp:
             raw = data.draw(hostile_stdin(tmp))
             target = resolve(HookRequest(raw, cwd=tmp))
             if target is None or target.event.step is None:
                 return
-            decision = decide(StreamTracker(), target)
+            decision = decide(Detector(DEFAULT_POLICY), target)
             if decision.record is None:  # unencodable text: nothing is written
                 return
             [record] = parse_line(decision.record)

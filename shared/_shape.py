@@ -1,0 +1,186 @@
+"""Result shapes and failure fingerprints: what a result says once its noise is gone.
+
+``normalize`` removes what varies between runs without meaning (durations, timestamps,
+pids, ports, addresses, long hashes, UUIDs, temp paths, ANSI escapes, progress bars,
+carriage-return redraws, trailing blanks) and keeps everything else, numbers included:
+``chunk 1`` and ``chunk 2`` stay apart. ``failure_gist`` picks the lines of an error
+text that say what went wrong, so the same failure from different arguments matches.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+SPAN = 65536
+"""Characters normalized at each end of a longer text; its middle must match exactly."""
+
+_UNITS = r"(?:ns|us|\u00b5s|ms|s|sec|secs|seconds?|mins?|minutes?|hrs?|hours?)\b"
+
+# Every noise token that holds a digit, in one pass: the scan stops only at digits.
+_DIGIT_NOISE = re.compile(
+    rf"""\d(?:
+        (?P<uuid>[0-9a-fA-F]{{7}}-[0-9a-fA-F]{{4}}-[0-9a-fA-F]{{4}}-[0-9a-fA-F]{{4}}-[0-9a-fA-F]{{12}}\b)
+      | (?P<stamp>\d{{3}}-\d\d-\d\d
+          (?:[T\ ]\d\d?:\d\d(?::\d\d(?:[.,]\d+)?)?(?:Z|[+-]\d\d:?\d\d\b)?)?)
+      | (?P<time>\d?:\d\d:\d\d(?:[.,]\d+)?\b)
+      | (?P<day>\d?\ +(?:\d\d?:\d\d|\d{{4}})\b)
+      | (?P<addr>x[0-9a-fA-F]{{4,}}\b)
+      | (?P<hash>[0-9a-f]{{11,}}\b)
+      | (?P<duration>\d*(?:\.\d+)?\ ?{_UNITS})
+    )""",
+    re.VERBOSE,
+)
+_REPLACEMENT = {
+    "uuid": "<uuid>",
+    "stamp": "<time>",
+    "time": "<time>",
+    "day": "<time>",
+    "addr": "0x<addr>",
+    "hash": "<hash>",
+    "duration": "<duration>",
+}
+_HEX_LETTERS = frozenset("abcdef")
+_MONTH = re.compile(r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +$")
+_WORD = re.compile(r"\w")
+
+
+def _digit_noise(text: str) -> str:
+    pieces: list[str] = []
+    done = 0
+    for match in _DIGIT_NOISE.finditer(text):
+        start, end = match.span()
+        kind = match.lastgroup or "duration"
+        if kind == "day":  # ``Dec  4 20:35`` as ``ls -l`` prints it
+            month = _MONTH.search(text, max(done, start - 12), start)
+            if month is None:
+                continue
+            start = month.start()
+        elif kind in ("hash", "uuid"):
+            while start > done and text[start - 1] in _HEX_LETTERS:
+                start -= 1
+        if start and _WORD.match(text, start - 1):
+            continue  # inside a word: an identifier such as ``test_2s``, not noise
+        pieces.append(text[done:start])
+        pieces.append(_REPLACEMENT[kind])
+        done = end
+    if not pieces:
+        return text
+    pieces.append(text[done:])
+    return "".join(pieces)
+
+
+def _word_start(replacement: str) -> Callable[[re.Match[str]], str]:
+    """A replacement that applies only where the match begins a word."""
+
+    def replace(match: re.Match[str]) -> str:
+        start = match.start()
+        if start and _WORD.match(match.string, start - 1):
+            return match.group()
+        return match.expand(replacement)
+
+    return replace
+
+
+# Noise without a leading digit: each pattern opens with a literal (sre's fast search)
+# and runs only when that literal is present.
+_Replacement = str | Callable[[re.Match[str]], str]
+_BEFORE: tuple[tuple[str, re.Pattern[str], _Replacement], ...] = (
+    (
+        "\x1b",
+        re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])"),
+        "",
+    ),
+    ("\r", re.compile(r"[^\n\r]*\r"), ""),
+    ("%|", re.compile(r"\d{1,3}%\|[^|\n]*\|[^\n]*"), "<progress>"),
+)
+_AFTER: tuple[tuple[str, re.Pattern[str], _Replacement], ...] = (
+    ("/tmp/", re.compile(r"/tmp/[^\s'\"`:,;()\[\]{}<>]*"), "<tmp>"),
+    ("/var/tmp/", re.compile(r"/var/tmp/[^\s'\"`:,;()\[\]{}<>]*"), "<tmp>"),
+    ("/var/folders/", re.compile(r"/var/folders/[^\s'\"`:,;()\[\]{}<>]*"), "<tmp>"),
+    ("tmp", re.compile(r"tmp[a-z0-9_]{6,}\b"), _word_start("<tmp>")),
+    ("pid", re.compile(r"pid([ =:#]*)\d+"), _word_start(r"pid\1<pid>")),
+    ("PID", re.compile(r"PID([ =:#]*)\d+"), _word_start(r"PID\1<pid>")),
+    ("port", re.compile(r"port([ =:#]*)\d+"), _word_start(r"port\1<port>")),
+    ("Port", re.compile(r"Port([ =:#]*)\d+"), _word_start(r"Port\1<port>")),
+    ("localhost:", re.compile(r"localhost:\d+"), "localhost:<port>"),
+    ("127.0.0.1:", re.compile(r"127\.0\.0\.1:\d+"), "127.0.0.1:<port>"),
+    ("0.0.0.0:", re.compile(r"0\.0\.0\.0:\d+"), "0.0.0.0:<port>"),
+    ("[::1]:", re.compile(r"\[::1\]:\d+"), "[::1]:<port>"),
+    ("===", re.compile(r"\[[=>. -]*===[=>. -]*\]"), "[<bar>]"),
+    ("###", re.compile(r"\[[#. -]*###[#. -]*\]"), "[<bar>]"),
+)
+# The glyphs progress bars and spinners are drawn with (tqdm, rich, npm, cargo).
+_BAR_MARKERS = "\u2588\u2589\u258a\u258b\u258c\u258d\u258e\u258f\u2591\u2592\u2593\u2580\u2584"
+_SPINNER_MARKERS = (
+    "\u280b\u2819\u2839\u2838\u283c\u2834\u2826\u2827\u2807\u280f"
+    "\u28fe\u28fd\u28fb\u28bf\u287f\u28df\u28ef\u28f7"
+)
+_BLOCKS = re.compile(r"[\u2580-\u259f]+")
+_BRAILLE = re.compile(r"[\u2800-\u28ff]")
+
+
+def _passes(text: str, passes: tuple[tuple[str, re.Pattern[str], _Replacement], ...]) -> str:
+    for marker, pattern, replacement in passes:
+        if marker in text:
+            text = pattern.sub(replacement, text)
+    return text
+
+
+def _normalize_span(text: str) -> str:
+    if "\r\n" in text:
+        text = text.replace("\r\n", "\n")
+    text = _passes(text, _BEFORE)
+    if not text.isascii():
+        if any(c in text for c in _BAR_MARKERS):
+            text = _BLOCKS.sub("<bar>", text)
+        if any(c in text for c in _SPINNER_MARKERS):
+            text = _BRAILLE.sub("", text)
+    text = _passes(_digit_noise(text), _AFTER)
+    if " \n" in text or "\t\n" in text:
+        text = "\n".join(map(str.rstrip, text.split("\n")))
+    return text
+
+
+def normalize(text: str) -> str:
+    """``text`` without its noise; equal for results that differ only in noise. A text
+    longer than twice ``SPAN`` is normalized at both ends, its middle kept as it is."""
+    if len(text) <= 2 * SPAN:
+        return _normalize_span(text).rstrip()
+    head, middle, tail = text[:SPAN], text[SPAN:-SPAN], text[-SPAN:]
+    return (_normalize_span(head) + "\x00" + middle + "\x00" + _normalize_span(tail)).rstrip()
+
+
+_GIST = re.compile(
+    r"""^[ \t>*|-]*(
+        (?:[A-Za-z_][\w.]*)?(?:Error|Exception|Exit|Interrupt|Failure)\b(?![\w(]).*
+      | [EFWC]\d{3,4}\b.*
+      | (?:FAILED|ERROR|FAIL)\b.*
+      | (?:error|fatal)(?:\[\w+\])?:.*
+      | .*\b(?:command\ not\ found|[Nn]o\ such\ file\ or\ directory|[Pp]ermission\ denied
+            |not\ found|did\ not\ appear|did\ not\ match|does\ not\ exist|already\ exists
+            |[Cc]annot\ |[Cc]an't\ |[Uu]nable\ to\ |[Ii]nvalid\ |[Nn]o\ module\ named)\b.*
+    )$""",
+    re.MULTILINE | re.VERBOSE,
+)
+# An echoed input (an edit's old text, a long command) is not the failure's gist.
+_LONG_QUOTE = re.compile(r"`[^`]*\n[^`]*`|`[^`\n]{40,}`|'[^'\n]{40,}'|\"[^\"\n]{40,}\"")
+GIST_LINES = 4
+GIST_WIDTH = 200
+_GIST_SCAN = 65536
+
+
+def failure_gist(text: str) -> str:
+    """The lines of an error text that say what failed, normalized; the text's first
+    lines where none does. Long quoted spans (an echoed input) are elided."""
+    head = _LONG_QUOTE.sub("<quoted>", normalize(text[:_GIST_SCAN]))
+    lines: list[str] = []
+    for match in _GIST.finditer(head):
+        line = match.group(1).strip()[:GIST_WIDTH]
+        if line not in lines:
+            lines.append(line)
+            if len(lines) == GIST_LINES:
+                break
+    if not lines:
+        lines = [ln.strip()[:GIST_WIDTH] for ln in head.splitlines() if ln.strip()][:GIST_LINES]
+    return "\n".join(lines)
