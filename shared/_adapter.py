@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -112,13 +113,29 @@ def _text(value: object) -> str:
     return canonical_bytes(value).decode("utf-8")
 
 
+# A plain-text result that opens like this is an error report (Codex sends a failed
+# shell call's output as an ordinary result, with no exit status).
+_ERROR_OPENING = re.compile(
+    r"""\s*(?:
+        (?:ERROR|Error|error|FATAL|Fatal|fatal)\b\s*[:\[]
+      | Traceback\ \(most\ recent\ call\ last\):
+      | [\w.]*(?:Error|Exception):
+      | [^\n]*:\ (?:[Nn]o\ such\ file\ or\ directory|command\ not\ found|[Pp]ermission\ denied)$
+    )""",
+    re.VERBOSE | re.MULTILINE,
+)
+
+
 def _failure_of(event_name: str, result: object) -> str | None:
     """The error text of a failed call: a failure event's error, a structured result's
-    ``error`` or non-zero exit code (with its output), or None for a success."""
+    ``error`` or non-zero exit code (with its output), a plain-text result that opens
+    as an error report; None for a success."""
     if result is _ABSENT:
         return None
     if event_name in FAILURE_EVENTS:
         return _text(result)
+    if isinstance(result, str):
+        return result if _ERROR_OPENING.match(result) else None
     if not isinstance(result, Mapping):
         return None
     error = result.get("error")
@@ -162,12 +179,13 @@ def adapt_event(event: Mapping[str, object]) -> HookEvent:
             raw = canonical_bytes(result)
             result_digest = digest(raw)
             failure = _failure_of(event_name, result)
+            gist = failure_gist(failure) if failure is not None else ""
             step = Step(
                 tool_name,
                 args_digest,
                 result_digest,
                 _shape_digest(raw),
-                None if failure is None else digest(failure_gist(failure).encode("utf-8")),
+                digest(gist.encode("utf-8")) if gist else None,
             )
     session_id = event.get("session_id")
     return HookEvent(

@@ -156,6 +156,7 @@ _GIST = re.compile(
         (?:[A-Za-z_][\w.]*)?(?:Error|Exception|Exit|Interrupt|Failure)\b(?![\w(]).*
       | [EFWC]\d{3,4}\b.*
       | (?:FAILED|ERROR|FAIL)\b.*
+      | [^\s:]+:\d+(?::\d+)?:\ .*
       | (?:error|fatal)(?:\[\w+\])?:.*
       | .*\b(?:command\ not\ found|[Nn]o\ such\ file\ or\ directory|[Pp]ermission\ denied
             |not\ found|did\ not\ appear|did\ not\ match|does\ not\ exist|already\ exists
@@ -170,17 +171,34 @@ GIST_WIDTH = 200
 _GIST_SCAN = 65536
 
 
+# Where a failure sits moves with every edit; what it is does not.
+_POSITION = re.compile(r"\b([Ll]ine|[Cc]ol(?:umn)?) \d+|(\.\w+|\w\b):\d+(?::\d+)?\b")
+_TAG = re.compile(r"<[^<>\n]*>")
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def _no_position(match: re.Match[str]) -> str:
+    return f"{match.group(1)} N" if match.group(1) else f"{match.group(2)}:N"
+
+
 def failure_gist(text: str) -> str:
     """The lines of an error text that say what failed, normalized; the text's first
-    lines where none does. Long quoted spans (an echoed input) are elided."""
+    lines where none does; empty for a failure that says nothing (an exit status, tags).
+    Long quoted spans (an echoed input) are elided."""
     head = _LONG_QUOTE.sub("<quoted>", normalize(text[:_GIST_SCAN]))
     lines: list[str] = []
     for match in _GIST.finditer(head):
-        line = match.group(1).strip()[:GIST_WIDTH]
+        line = _POSITION.sub(_no_position, match.group(1).strip())[:GIST_WIDTH]
         if line not in lines:
             lines.append(line)
             if len(lines) == GIST_LINES:
                 break
     if not lines:
-        lines = [ln.strip()[:GIST_WIDTH] for ln in head.splitlines() if ln.strip()][:GIST_LINES]
+        if not _LETTER.search(_TAG.sub("", head)):
+            return ""
+        lines = [
+            _POSITION.sub(_no_position, ln.strip())[:GIST_WIDTH]
+            for ln in head.splitlines()
+            if ln.strip()
+        ][:GIST_LINES]
     return "\n".join(lines)

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from streamd.shared import adapt_event, canonical_bytes, parse_event, safe_session_name
+from streamd.shared import HookEvent, adapt_event, canonical_bytes, parse_event, safe_session_name
 
 
 def sha16(data: bytes) -> str:
@@ -115,3 +115,76 @@ class TestSafeSessionName:
     )
     def test_keeps_only_alphanumerics_dash_underscore(self, raw: str, safe: str | None) -> None:
         assert safe_session_name(raw) == safe
+
+
+class TestShapeAndFailure:
+    def test_a_result_without_noise_has_no_shape_digest(self) -> None:
+        step = adapt_event({"tool_name": "Read", "tool_response": "plain text"}).step
+        assert step is not None and step.shape_digest is None
+
+    def test_results_differing_in_noise_share_a_shape(self) -> None:
+        one = adapt_event({"tool_name": "Bash", "tool_response": "1 failed in 0.5s"}).step
+        two = adapt_event({"tool_name": "Bash", "tool_response": "1 failed in 0.7s"}).step
+        assert one is not None and two is not None
+        assert one.result_digest != two.result_digest
+        assert one.shape_digest == two.shape_digest is not None
+
+    def test_a_failure_event_has_a_fingerprint_shared_across_arguments(self) -> None:
+        def failed(command: str) -> HookEvent:
+            event = {
+                "hook_event_name": "PostToolUseFailure",
+                "tool_name": "Bash",
+                "tool_input": {"command": command},
+                "error": f"Exit code 1\n  File \"{command}\", line 3\nKeyError: 'k'",
+            }
+            return adapt_event(event)
+
+        one, two = failed("python a.py"), failed("python b.py")
+        assert one.step is not None and two.step is not None
+        assert one.step.failure_digest == two.step.failure_digest is not None
+        assert one.failure is not None and "KeyError" in one.failure
+
+    def test_a_success_has_no_fingerprint(self) -> None:
+        step = adapt_event({"tool_name": "Read", "tool_response": {"content": "x"}}).step
+        assert step is not None and step.failure_digest is None
+
+    @pytest.mark.parametrize(
+        "response",
+        [
+            {
+                "llmContent": "Could not read file.",
+                "error": {"message": "File not found: /a", "type": "x"},
+            },
+            {"error": "boom"},
+            {"exit_code": 2, "stderr": "make: *** [all] Error 2"},
+            {"returncode": 1, "stdout": "FAILED test_x"},
+            {"is_error": True, "content": "denied"},
+            'Traceback (most recent call last):\n  File "x"\nValueError: bad',
+            "bash: foo: command not found",
+        ],
+    )
+    def test_structured_and_plain_failures_are_read(self, response: object) -> None:
+        event = adapt_event({"tool_name": "T", "tool_response": response})
+        assert event.failure is not None
+        assert event.step is not None and event.step.failure_digest is not None
+
+    @pytest.mark.parametrize(
+        "response",
+        [
+            {"exit_code": 0, "stdout": "ok"},
+            {"error": None, "x": 1},
+            "all good",
+            {"is_error": False},
+        ],
+    )
+    def test_successes_are_not_failures(self, response: object) -> None:
+        assert adapt_event({"tool_name": "T", "tool_response": response}).failure is None
+
+    def test_gemini_error_message_is_the_failure_text(self) -> None:
+        event = adapt_event(
+            {
+                "tool_name": "read_file",
+                "tool_response": {"error": {"message": "File not found: /a", "type": "x"}},
+            }
+        )
+        assert event.failure == "File not found: /a"

@@ -4,7 +4,16 @@ import json
 
 import pytest
 
-from streamd.shared import EXCERPT_LIMIT, Step, StreamTracker, excerpt, render_answer
+from streamd.shared import (
+    EXCERPT_LIMIT,
+    Detector,
+    Policy,
+    Step,
+    StreamTracker,
+    Verdict,
+    excerpt,
+    render_answer,
+)
 
 A = Step("Read", "a1", "0123456789abcdef")
 
@@ -51,6 +60,42 @@ class TestRenderAnswer:
     def test_context_stays_under_the_host_cap(self) -> None:
         raw = render_answer(verdict_after(9), event_name="PostToolUse", result="x" * 10**6)
         assert len(json.loads(raw)["hookSpecificOutput"]["additionalContext"]) < 10_000
+
+
+def context(verdict: Verdict, result: object, failure: str | None = None) -> str:
+    raw = render_answer(verdict, event_name="PostToolUse", result=result, failure=failure)
+    text: str = json.loads(raw)["hookSpecificOutput"]["additionalContext"]
+    return text
+
+
+class TestRuleAnswers:
+    def test_failure_names_the_tool_count_and_error(self) -> None:
+        detector = Detector(Policy())
+        for n in range(3):
+            verdict = detector.push(Step("Edit", f"a{n}", f"r{n}", None, "f"))
+        error = "Syntax error\n- E999 IndentationError: expected an indented block\n"
+        text = context(verdict, error, error)
+        assert "`Edit` has failed 3 times in a row with the same error: " in text
+        assert "E999 IndentationError: expected an indented block" in text
+        assert text.count("IndentationError") == 2  # the gist, then the error itself
+        assert "stop" not in text.lower()
+
+    def test_cycle_names_the_calls_and_period(self) -> None:
+        detector = Detector(Policy())
+        for _ in range(3):
+            detector.push(Step("Read", "a", "ra"))
+            verdict = detector.push(Step("Bash", "b", "rb"))
+        text = context(verdict, "the output")
+        assert "the last 6 calls are the same 2 calls repeating" in text
+        assert "the output" in text
+
+    def test_noisy_says_only_noise_changed(self) -> None:
+        detector = Detector(Policy())
+        for n in range(3):
+            verdict = detector.push(Step("Bash", "a", f"r{n}", "s"))
+        text = context(verdict, "1 failed in 0.3s")
+        assert "`Bash` has returned the same output for the same call 3 times" in text
+        assert "noise" in text and "1 failed in 0.3s" in text
 
 
 class TestExcerpt:

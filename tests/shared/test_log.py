@@ -70,6 +70,45 @@ class TestEncodeRecord:
         assert len(ts) == 20 and ts.endswith("Z") and ts[10] == "T"
 
 
+class TestStreamdFields:
+    def test_shape_is_written_only_where_it_differs(self) -> None:
+        plain = json.loads(encode_record(Step("T", "a", "r", None), step_index=0))
+        same = json.loads(encode_record(Step("T", "a", "r", "r"), step_index=0))
+        noisy = json.loads(encode_record(Step("T", "a", "r", "s", "f"), step_index=0))
+        assert "shape_digest" not in plain and "shape_digest" not in same
+        assert (noisy["shape_digest"], noisy["failure_digest"]) == ("s", "f")
+
+    def test_firing_round_trips(self) -> None:
+        fired = {"rule": "cycle", "state": "REPEATING", "count": 6, "period": 2}
+        raw = encode_record(Step("T", "a", "r", "s", "f"), step_index=4, streamd_verdict=fired)
+        [record] = parse_line(raw)
+        assert record.step == Step("T", "a", "r", "s", "f")
+        assert (record.rule, record.rule_state, record.verdict_state) == (
+            "cycle",
+            "REPEATING",
+            None,
+        )
+
+    def test_a_dos_kernel_record_has_no_shape_or_failure(self) -> None:
+        [record] = parse_line(line())
+        assert (record.step.shape_digest, record.step.failure_digest, record.rule) == (
+            None,
+            None,
+            None,
+        )
+
+    @pytest.mark.parametrize("bad", [1, None, ["x"]])
+    def test_bad_streamd_fields_are_dropped(self, bad: object) -> None:
+        [record] = parse_line(
+            line(shape_digest=bad, failure_digest=bad, streamd_verdict={"rule": bad})
+        )
+        assert (record.step.shape_digest, record.step.failure_digest, record.rule) == (
+            None,
+            None,
+            None,
+        )
+
+
 class TestReader:
     def test_reads_a_plain_record(self) -> None:
         assert parse_line(line(step_index=3, verdict_state="REPEATING", tool_use_id="t")) == [

@@ -80,3 +80,53 @@ class TestLoadPolicy:
         path.write_text("tool_stream = 3\n")
         with pytest.raises(PolicyError, match="must be a table"):
             load_policy(str(path))
+
+
+class TestStreamdTable:
+    def test_defaults_run_every_rule(self) -> None:
+        assert DEFAULT_POLICY.rules == ("exact", "noisy", "failure", "cycle")
+        assert not DEFAULT_POLICY.exact_only
+
+    def test_reads_rules_and_thresholds(self) -> None:
+        policy = parse_policy(
+            '[streamd]\nrules = ["cycle", "exact"]\n'
+            "[streamd.failure]\nrepeat_n = 2\nstall_n = 3\ngap = 1\n"
+            "[streamd.cycle]\nrepeat_n = 8\nstall_n = 12\n"
+            "[streamd.noisy]\nrepeat_n = 4\nstall_n = 6\n",
+            source="x",
+        )
+        assert policy.rules == ("exact", "cycle")
+        assert (policy.failure_repeat_n, policy.failure_stall_n, policy.failure_gap) == (2, 3, 1)
+        assert (policy.cycle_repeat_n, policy.cycle_stall_n) == (8, 12)
+        assert (policy.noisy_repeat_n, policy.noisy_stall_n) == (4, 6)
+
+    def test_exact_alone_is_dos_kernels_policy(self) -> None:
+        policy = parse_policy(
+            '[tool_stream]\nrepeat_n = 2\n[streamd]\nrules = ["exact"]\n', source="x"
+        )
+        assert policy.exact_only and policy.repeat_n == 2
+
+    def test_tool_stream_and_streamd_tables_combine(self) -> None:
+        policy = parse_policy('[tool_stream]\nignore_tools = "Poll"\n[streamd]\n', source="x")
+        assert policy.ignore_tools == {"Poll"} and policy.rules == DEFAULT_POLICY.rules
+
+    @pytest.mark.parametrize(
+        ("body", "key"),
+        [
+            ('[streamd]\nrules = ["exact", "loops"]', "loops"),
+            ("[streamd]\nrules = 3", "rules"),
+            ("[streamd]\nrepeat_n = 3", "repeat_n"),
+            ('[streamd.failure]\nrepeat_n = "3"', "[streamd.failure] repeat_n"),
+            ("[streamd.failure]\ngap = -1", "failure_gap"),
+            ("[streamd.cycle]\nrepeat_n = 8\nstall_n = 6", "cycle_stall_n"),
+            ("[streamd.noisy]\nperiod = 3", "period"),
+            ("[streamd]\nnoisy = 3", "streamd.noisy"),
+            ("streamd = 1", "streamd"),
+        ],
+    )
+    def test_malformed_table_names_file_and_key(self, tmp_path: Path, body: str, key: str) -> None:
+        path = tmp_path / "dos.toml"
+        path.write_text(body + "\n")
+        with pytest.raises(PolicyError) as info:
+            load_policy(str(path))
+        assert str(path) in str(info.value) and key in str(info.value)

@@ -1,0 +1,286 @@
+"""The rules, one scenario at a time, and the incremental ``Detector`` against a slow
+reference that reads each rule's definition off the whole stream."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from streamd.shared import (
+    MAX_PERIOD,
+    Detector,
+    Policy,
+    Step,
+    StreamState,
+    StreamTracker,
+    Verdict,
+    adapt_event,
+)
+
+from ..strategies import rich_streams, step_streams
+
+ADVANCING, REPEATING, STALLED = StreamState.ADVANCING, StreamState.REPEATING, StreamState.STALLED
+
+
+def fire(steps: list[Step], policy: Policy | None = None) -> list[tuple[str, str, int]]:
+    detector = Detector(policy or Policy())
+    out = []
+    for step in steps:
+        v = detector.push(step)
+        out.append((v.state.value, v.rule if v.fired else "-", v.repeat_run if v.fired else 0))
+    return out
+
+
+def call(tool: str, args: str, result: str, *, failed: bool = False) -> Step:
+    event: dict[str, object] = {
+        "hook_event_name": "PostToolUseFailure" if failed else "PostToolUse",
+        "tool_name": tool,
+        "tool_input": {"arg": args},
+        ("error" if failed else "tool_response"): result,
+    }
+    step = adapt_event(event).step
+    assert step is not None
+    return step
+
+
+class TestExactRule:
+    @given(step_streams)
+    def test_exact_only_is_dos_kernels_verdict(self, stream: list[Step]) -> None:
+        policy = Policy(rules=("exact",))
+        detector, tracker = Detector(policy), StreamTracker(policy)
+        for step in stream:
+            assert detector.push(step) == tracker.push(step)
+
+    def test_identical_results_fire_at_three_and_five(self) -> None:
+        steps = [call("Read", "a.py", "same")] * 5
+        assert [s for s, _, _ in fire(steps)] == [
+            "ADVANCING",
+            "ADVANCING",
+            "REPEATING",
+            "REPEATING",
+            "STALLED",
+        ]
+        assert fire(steps)[2][1] == "exact"
+
+
+class TestNoisyRule:
+    def test_a_rerun_test_with_new_durations_fires(self) -> None:
+        steps = [
+            call("Bash", "pytest", f"FAILED test_x - assert 1 == 2\n1 failed in {t}s")
+            for t in ("0.51", "0.48", "0.62", "0.55", "0.50")
+        ]
+        assert fire(steps) == [
+            ("ADVANCING", "-", 0),
+            ("ADVANCING", "-", 0),
+            ("REPEATING", "noisy", 3),
+            ("REPEATING", "noisy", 4),
+            ("STALLED", "noisy", 5),
+        ]
+        assert fire(steps, Policy(rules=("exact",))) == [("ADVANCING", "-", 0)] * 5
+
+    def test_polling_new_data_does_not_fire(self) -> None:
+        steps = [call("Bash", "tail log", f"chunk {n} at 12:00:0{n}") for n in range(6)]
+        assert all(state == "ADVANCING" for state, _, _ in fire(steps))
+
+    def test_a_shrinking_failure_list_does_not_fire(self) -> None:
+        steps = [call("Bash", "pytest", f"{n} failed in 0.{n}s") for n in (5, 4, 3, 2)]
+        assert all(state == "ADVANCING" for state, _, _ in fire(steps))
+
+
+class TestFailureRule:
+    def test_an_edit_rejected_the_same_way_with_varied_arguments(self) -> None:
+        error = "E999 IndentationError: expected an indented block (line {})"
+        steps = [
+            call("Edit", f"attempt {n}", f"Syntax error.\n- {error.format(40 + n)}", failed=True)
+            for n in range(5)
+        ]
+        assert [(s, r, n) for s, r, n in fire(steps)][2:] == [
+            ("REPEATING", "failure", 3),
+            ("REPEATING", "failure", 4),
+            ("STALLED", "failure", 5),
+        ]
+
+    def test_a_success_between_attempts_resets(self) -> None:
+        fail = [call("Edit", f"a{n}", "IndentationError: bad", failed=True) for n in range(4)]
+        ok = call("Edit", "fixed", "ok")
+        assert all(s == "ADVANCING" for s, _, _ in fire([fail[0], fail[1], ok, fail[2], fail[3]]))
+
+    def test_different_errors_do_not_fire(self) -> None:
+        steps = [
+            call("Bash", f"run {n}", f"NameError: name 'v{n}' is not defined", failed=True)
+            for n in range(5)
+        ]
+        assert all(s == "ADVANCING" for s, _, _ in fire(steps))
+
+    def test_a_gap_lets_a_look_come_between_attempts(self) -> None:
+        fail = [call("Edit", f"a{n}", "IndentationError: bad", failed=True) for n in range(3)]
+        look = call("Read", "f.py", "content")
+        stream = [fail[0], look, fail[1], look, fail[2]]
+        assert fire(stream)[-1][0] == "ADVANCING"
+        assert fire(stream, Policy(failure_gap=1))[-1] == ("REPEATING", "failure", 3)
+
+    def test_codex_plain_text_errors_count_as_failures(self) -> None:
+        steps = [
+            call("Bash", cmd, "cat: missing.txt: No such file or directory\n")
+            for cmd in ("cat missing.txt", "cat ./missing.txt", "head missing.txt")
+        ]
+        assert fire(steps)[-1] == ("REPEATING", "failure", 3)
+
+    def test_a_silent_failure_has_no_fingerprint(self) -> None:
+        steps = [call("Bash", f"grep {n} f", "", failed=True) for n in range(4)]
+        assert all(s.failure_digest is None for s in steps)
+        assert all(state == "ADVANCING" for state, _, _ in fire(steps))
+
+
+class TestCycleRule:
+    A, B, C, D = (call("Read", name, f"content of {name}") for name in "abcd")
+
+    def test_two_calls_alternating_three_rounds(self) -> None:
+        A, B = self.A, self.B
+        got = fire([A, B, A, B, A, B, A, B, A, B])
+        assert [s for s, _, _ in got[:5]] == ["ADVANCING"] * 5
+        assert got[5] == ("REPEATING", "cycle", 6)
+        assert got[9] == ("STALLED", "cycle", 10)
+
+    def test_three_calls_two_rounds(self) -> None:
+        A, B, C = self.A, self.B, self.C
+        assert fire([A, B, C, A, B, C])[-1] == ("REPEATING", "cycle", 6)
+
+    @pytest.mark.parametrize("pattern", ["ABABCABAB", "ABA", "ABCDAB", "AAAAAA"])
+    def test_not_a_cycle(self, pattern: str) -> None:
+        steps = [getattr(self, c) for c in pattern]
+        assert all(rule != "cycle" for _, rule, _ in fire(steps))
+
+    def test_a_changed_result_breaks_the_cycle(self) -> None:
+        A, B = self.A, self.B
+        B2 = call("Read", "b", "content of b, edited")
+        assert all(s == "ADVANCING" for s, _, _ in fire([A, B, A, B2, A, B]))
+
+    def test_verdict_names_the_period(self) -> None:
+        detector = Detector(Policy())
+        verdicts = [detector.push(s) for s in [self.A, self.B, self.C] * 2]
+        assert (verdicts[-1].rule, verdicts[-1].period) == ("cycle", 3)
+
+
+class TestDetector:
+    def test_the_strongest_rule_decides(self) -> None:
+        # The exact run is 3 (REPEATING); the noisy run is 5 (STALLED).
+        steps = [call("Bash", "pytest", f"1 failed in 0.{n}s") for n in (1, 2, 3, 3, 3)]
+        assert fire(steps)[-1] == ("STALLED", "noisy", 5)
+
+    def test_switched_off_rules_do_not_fire(self) -> None:
+        steps = [call("Bash", "pytest", f"1 failed in 0.{n}s") for n in range(5)]
+        assert fire(steps, Policy(rules=("exact", "failure"))) == [("ADVANCING", "-", 0)] * 5
+
+    def test_switching_off_exact_keeps_its_run_quiet(self) -> None:
+        steps = [call("Read", "a", "same")] * 4
+        assert fire(steps, Policy(rules=("cycle",))) == [("ADVANCING", "-", 0)] * 4
+
+    def test_peek_changes_nothing(self) -> None:
+        detector = Detector(Policy())
+        for step in [TestCycleRule.A, TestCycleRule.B] * 2:
+            detector.push(step)
+        before = detector.snapshot()
+        peeked = detector.peek(TestCycleRule.A)
+        assert detector.snapshot() == before
+        assert detector.push(TestCycleRule.A) == peeked
+
+    @given(rich_streams, st.sampled_from([0, 1, 3]), st.sampled_from([4, 6, 8]))
+    def test_incremental_equals_reference(self, stream: list[Step], gap: int, cycle_n: int) -> None:
+        policy = Policy(failure_gap=gap, cycle_repeat_n=cycle_n, cycle_stall_n=cycle_n + 3)
+        detector = Detector(policy)
+        for t, step in enumerate(stream):
+            assert detector.push(step) == reference(stream[: t + 1], policy)
+
+
+# The reference: each rule's definition applied to the whole stream so far.
+
+
+def _state(count: int, repeat_n: int, stall_n: int) -> StreamState:
+    return STALLED if count >= stall_n else REPEATING if count >= repeat_n else ADVANCING
+
+
+def _trailing(keys: Sequence[object]) -> int:
+    if keys[-1] is None:
+        return 1
+    run = 1
+    while run < len(keys) and keys[-1 - run] == keys[-1]:
+        run += 1
+    return run
+
+
+def _failure_chain(stream: list[Step], policy: Policy) -> int:
+    last = stream[-1]
+    fkey = last.failure_key(policy)
+    tool = last.tool_name.casefold()
+    count, others, j = 1, 0, len(stream) - 2
+    while j >= 0:
+        step = stream[j]
+        if step.tool_name.casefold() == tool:
+            if step.failure_key(policy) != fkey:
+                break
+            count, others = count + 1, 0
+        else:
+            others += 1
+            if others > policy.failure_gap:
+                break
+        j -= 1
+    return count
+
+
+def reference(stream: list[Step], policy: Policy) -> Verdict:
+    last = stream[-1]
+    exact = StreamTracker(policy)
+    for step in stream:
+        exact_verdict = exact.push(step)
+    candidates: list[Verdict] = []
+    shapes = [s.shape_key(policy) for s in stream]
+    noisy = _trailing(shapes)
+    state = _state(noisy, policy.noisy_repeat_n, policy.noisy_stall_n)
+    candidates.append(Verdict(state, noisy, None, "", "noisy"))
+    if last.failure_key(policy) is not None:
+        chain = _failure_chain(stream, policy)
+        state = _state(chain, policy.failure_repeat_n, policy.failure_stall_n)
+        candidates.append(Verdict(state, chain, None, "", "failure"))
+    for p in range(2, MAX_PERIOD + 1):
+        matched = 0
+        while (
+            matched + p < len(shapes)
+            and shapes[-1 - matched] is not None
+            and shapes[-1 - matched] == shapes[-1 - matched - p]
+        ):
+            matched += 1
+        covered = matched + p
+        if covered < max(2 * p, policy.cycle_repeat_n) or len(set(shapes[-p:])) == 1:
+            continue
+        stalled = covered >= max(3 * p, policy.cycle_stall_n)
+        candidates.append(Verdict(STALLED if stalled else REPEATING, covered, None, "", "cycle", p))
+        break
+    rank = {ADVANCING: 0, REPEATING: 1, STALLED: 2}
+    chosen = exact_verdict if "exact" in policy.rules else None
+    for verdict in candidates:
+        if verdict.rule in policy.rules and (
+            chosen is None or rank[verdict.state] > rank[chosen.state]
+        ):
+            chosen = verdict
+    if chosen is not None and chosen.fired:
+        return _like(chosen, last)
+    if exact_verdict.fired:
+        return Verdict(ADVANCING, exact_verdict.repeat_run, None, "no rule fired", "exact")
+    return exact_verdict
+
+
+def _like(verdict: Verdict, last: Step) -> Verdict:
+    """The reference's verdict with the detector's wording, for comparison."""
+    if verdict.rule == "exact":
+        return verdict
+    reasons = {
+        "noisy": "the same call returned results that differ only in noise {n} times in a row",
+        "failure": "the same tool failed with the same error {n} times in a row",
+        "cycle": "the last {n} calls are {p} calls repeating with the same results",
+    }
+    reason = reasons[verdict.rule].format(n=verdict.repeat_run, p=verdict.period)
+    return Verdict(verdict.state, verdict.repeat_run, last, reason, verdict.rule, verdict.period)
