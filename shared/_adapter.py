@@ -55,12 +55,12 @@ def parse_event(raw: bytes) -> dict[str, object] | None:
 _ABSENT = object()
 
 
-def _result_of(event: Mapping[str, object]) -> object:
+def _result_of(event: Mapping[str, object], event_name: str) -> object:
     for key in RESULT_KEYS:
         value = event.get(key)
         if value is not None:
             return value
-    if event.get("hook_event_name") in FAILURE_EVENTS:
+    if event_name in FAILURE_EVENTS:
         error = event.get("error")
         if error is not None:
             return error
@@ -172,7 +172,7 @@ def adapt_event(event: Mapping[str, object]) -> HookEvent:
         if tool_input is None:
             tool_input = {}
         args_digest = digest(canonical_bytes({"tool": tool_name, "input": tool_input}))
-        result = _result_of(event)
+        result = _result_of(event, event_name)
         if result is _ABSENT:
             step = Step(tool_name, args_digest)
         else:

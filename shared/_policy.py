@@ -28,7 +28,7 @@ class PolicyError(ValueError):
 class Policy:
     """``repeat_n``/``stall_n`` are dos-kernel's exact rule; the rest are streamd's.
     ``failure_gap`` is how many other calls may come between two attempts of a failing
-    tool; ``cycle_*`` count the steps a repeating cycle covers."""
+    tool; ``cycle_*`` count the rounds of a repeating cycle."""
 
     repeat_n: int = 3
     stall_n: int = 5
@@ -39,8 +39,8 @@ class Policy:
     failure_repeat_n: int = 3
     failure_stall_n: int = 5
     failure_gap: int = 0
-    cycle_repeat_n: int = 6
-    cycle_stall_n: int = 10
+    cycle_repeat_n: int = 3
+    cycle_stall_n: int = 5
     ignored: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

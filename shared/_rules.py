@@ -3,8 +3,12 @@
 - ``exact``: the same call returning byte-identical results (dos-kernel's rule).
 - ``noisy``: the same call returning results of the same shape (noise aside).
 - ``failure``: the same tool failing the same way, whatever its arguments.
-- ``cycle``: the trailing calls are a cycle of 2 to ``MAX_PERIOD`` distinct calls, each
-  returning what it returned the round before.
+- ``cycle``: the trailing calls are a cycle of 2 to ``MAX_PERIOD`` calls, each
+  returning what it returned the round before, come round ``cycle_repeat_n`` times.
+
+Every rule asks for the same evidence by default: a third occurrence (the third
+identical result, the third same failure, the third round) makes it REPEATING, a fifth
+STALLED; a single repetition is rarely a loop.
 
 ``Detector`` keeps O(``MAX_PERIOD`` + failure gap) state. Its verdict is the strongest
 of the enabled rules that fire (STALLED over REPEATING, then the order above); with
@@ -188,11 +192,11 @@ class Detector:
         policy = self.policy
         for p in range(2, MAX_PERIOD + 1):
             covered = matches[p] + p
-            if covered < max(2 * p, policy.cycle_repeat_n):
+            if covered < p * policy.cycle_repeat_n:
                 continue
             if len(set(list(keys)[-p:])) == 1:
                 continue  # one call repeating: the noisy rule's, not a cycle
-            stalled = covered >= max(3 * p, policy.cycle_stall_n)
+            stalled = covered >= p * policy.cycle_stall_n
             return Verdict(
                 StreamState.STALLED if stalled else StreamState.REPEATING,
                 covered,

@@ -9,10 +9,11 @@ text that say what went wrong, so the same failure from different arguments matc
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable
 
-SPAN = 65536
+SPAN = 32768
 """Characters normalized at each end of a longer text; its middle must match exactly."""
 
 _UNITS = r"(?:ns|us|\u00b5s|ms|s|sec|secs|seconds?|mins?|minutes?|hrs?|hours?)\b"
@@ -151,24 +152,41 @@ def normalize(text: str) -> str:
     return (_normalize_span(head) + "\x00" + middle + "\x00" + _normalize_span(tail)).rstrip()
 
 
+# A line that says what failed opens like one of these...
 _GIST = re.compile(
     r"""^[ \t>*|-]*(
         (?:[A-Za-z_][\w.]*)?(?:Error|Exception|Exit|Interrupt|Failure)\b(?![\w(]).*
       | [EFWC]\d{3,4}\b.*
       | (?:FAILED|ERROR|FAIL)\b.*
-      | [^\s:]+:\d+(?::\d+)?:\ .*
       | (?:error|fatal)(?:\[\w+\])?:.*
-      | .*\b(?:command\ not\ found|[Nn]o\ such\ file\ or\ directory|[Pp]ermission\ denied
-            |not\ found|did\ not\ appear|did\ not\ match|does\ not\ exist|already\ exists
-            |[Cc]annot\ |[Cc]an't\ |[Uu]nable\ to\ |[Ii]nvalid\ |[Nn]o\ module\ named)\b.*
+      | [^\s:]+:\d+(?::\d+)?:\ .*
     )$""",
     re.MULTILINE | re.VERBOSE,
+)
+# ... or says one of these anywhere (found with str.find: an sre alternation of
+# literals tries every position). A leading letter is left off to match either case.
+_GIST_WORDS = (
+    "command not found",
+    "o such file or directory",
+    "ermission denied",
+    "not found",
+    "did not appear",
+    "did not match",
+    "does not exist",
+    "already exists",
+    "annot ",
+    "an't ",
+    "nable to ",
+    "nvalid ",
+    "o module named",
 )
 # An echoed input (an edit's old text, a long command) is not the failure's gist.
 _LONG_QUOTE = re.compile(r"`[^`]*\n[^`]*`|`[^`\n]{40,}`|'[^'\n]{40,}'|\"[^\"\n]{40,}\"")
 GIST_LINES = 4
 GIST_WIDTH = 200
-_GIST_SCAN = 65536
+_GIST_SCAN = 8192
+"""Characters of an error text read at each end: errors open (compilers) or close
+(tracebacks, test summaries) what a tool printed."""
 
 
 # Where a failure sits moves with every edit; what it is does not.
@@ -185,10 +203,25 @@ def failure_gist(text: str) -> str:
     """The lines of an error text that say what failed, normalized; the text's first
     lines where none does; empty for a failure that says nothing (an exit status, tags).
     Long quoted spans (an echoed input) are elided."""
-    head = _LONG_QUOTE.sub("<quoted>", normalize(text[:_GIST_SCAN]))
-    lines: list[str] = []
+    if len(text) > 2 * _GIST_SCAN:
+        text = text[:_GIST_SCAN] + "\n" + text[-_GIST_SCAN:]
+    head = _LONG_QUOTE.sub("<quoted>", normalize(text))
+    found: dict[int, str] = {}
     for match in _GIST.finditer(head):
-        line = _POSITION.sub(_no_position, match.group(1).strip())[:GIST_WIDTH]
+        found[match.start()] = match.group(1)
+        if len(found) >= GIST_LINES:
+            break
+    for word in _GIST_WORDS:
+        at = head.find(word)
+        while at >= 0 and len(found) < 2 * GIST_LINES:
+            start = head.rfind("\n", 0, at) + 1
+            end = head.find("\n", at)
+            end = end if end >= 0 else len(head)
+            found.setdefault(start, head[start:end].strip(" \t>*|-"))
+            at = head.find(word, end)
+    lines: list[str] = []
+    for _, line in sorted(found.items()):
+        line = _POSITION.sub(_no_position, line.strip())[:GIST_WIDTH]
         if line not in lines:
             lines.append(line)
             if len(lines) == GIST_LINES:
@@ -196,9 +229,6 @@ def failure_gist(text: str) -> str:
     if not lines:
         if not _LETTER.search(_TAG.sub("", head)):
             return ""
-        lines = [
-            _POSITION.sub(_no_position, ln.strip())[:GIST_WIDTH]
-            for ln in head.splitlines()
-            if ln.strip()
-        ][:GIST_LINES]
+        firsts = itertools.islice((ln for ln in head.splitlines() if ln.strip()), GIST_LINES)
+        lines = [_POSITION.sub(_no_position, ln.strip())[:GIST_WIDTH] for ln in firsts]
     return "\n".join(lines)

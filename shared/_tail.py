@@ -20,7 +20,7 @@ from ._verdict import Verdict
 
 IDEMPOTENCY_WINDOW = 32
 """How many of the newest lines are searched for a repeated ``tool_use_id``."""
-_FIRST_FOLD = 16
+_FIRST_FOLD = 8
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@ must pass. The figures they print are measured by the long runs, not asserted he
 
 from __future__ import annotations
 
+import gzip
 import json
 import subprocess
 import sys
@@ -74,6 +75,64 @@ class TestLatencyBenches:
     def test_bench_tail_runs(self) -> None:
         done = run_script("bench_tail.py", "--runs", "20", "--lengths", "10,5000")
         assert done.returncode == 0 and "recover p50 ratio" in done.stdout
+
+    def test_bench_shape_runs(self) -> None:
+        done = run_script("bench_shape.py", "--runs", "3", "--sizes", "1000,20000")
+        assert done.returncode == 0, done.stderr
+        assert len(done.stdout.strip().splitlines()) == 3
+
+
+def _call(tool: str, args: str, obs: str, error: bool = False) -> dict[str, Any]:
+    return {"tool": tool, "args": args, "obs": obs, "error": error}
+
+
+class TestEvalLoops:
+    """The scorer on a corpus this test writes: one run with a labeled loop, one with
+    labeled legitimate repetition, and one unlabeled run."""
+
+    def write_corpus(self, root: Path) -> Path:
+        rejected = "Syntax error\n- E999 IndentationError: expected an indented block"
+        loop = [_call("open", "f.py", "content")] + [
+            _call("edit", f"edit 3:{n}", rejected, True) for n in range(4, 9)
+        ]
+        paging = [_call("scroll_down", "", f"page {n}") for n in range(6)]
+        rest = [_call("cat", "x", "same")] * 3
+        runs = [
+            {"id": 1, "source": "t", "file": "a", "steps": loop},
+            {"id": 2, "source": "t", "file": "b", "steps": paging},
+            {"id": 3, "source": "t", "file": "c", "steps": rest},
+        ]
+        with gzip.open(root / "trajectories.jsonl.gz", "wt") as f:
+            f.writelines(json.dumps(run) + "\n" for run in runs)
+        labels = [
+            {
+                "id": 1,
+                "episodes": [{"start": 1, "detectable_from": 3, "end": 5, "kind": "same-failure"}],
+                "legit": [],
+            },
+            {"id": 2, "episodes": [], "legit": [{"start": 0, "end": 5, "note": "new pages"}]},
+        ]
+        (root / "labels.jsonl").write_text("".join(json.dumps(x) + "\n" for x in labels))
+        return root
+
+    def test_scores_each_rule_and_peer(self, tmp_path: Path) -> None:
+        corpus = self.write_corpus(tmp_path)
+        done = run_script("eval_loops.py", "--corpus", str(corpus), "--json")
+        assert done.returncode == 0, done.stderr
+        rows = {r["detector"]: r for r in map(json.loads, done.stdout.splitlines())}
+        overall = rows["streamd (all rules)"]
+        assert (overall["caught"], overall["episodes"]) == (1, 1)
+        assert overall["latency_median"] == 0 and overall["false_per_1k"] == 0
+        assert overall["precision"] == 1.0
+        assert rows["streamd failure"]["caught"] == 1
+        assert rows["streamd exact"]["caught"] == 0
+        assert rows["streamd exact"]["rest_per_1k"] == 1000 / 3
+        assert rows["Goose (same tool, same error x3)"]["caught"] == 1
+        assert rows["Cline (3 identical calls)"]["legit_warnings"] == 4
+
+    def test_missing_corpus_says_what_to_pass(self, tmp_path: Path) -> None:
+        done = run_script("eval_loops.py", "--corpus", str(tmp_path))
+        assert done.returncode == 2 and "--corpus" in done.stderr
 
 
 @pytest.mark.parametrize("script", sorted(p.name for p in SCRIPTS.glob("[!_]*.py")))

@@ -188,3 +188,11 @@ class TestShapeAndFailure:
             }
         )
         assert event.failure == "File not found: /a"
+
+
+class TestHostileEventNames:
+    @pytest.mark.parametrize("name", [[], {}, 3, None, ""])
+    def test_an_event_name_of_another_type_reads_as_post_tool_use(self, name: object) -> None:
+        event = adapt_event({"hook_event_name": name, "tool_name": "T", "error": "x"})
+        assert event.event_name == "PostToolUse"
+        assert event.step is not None and event.step.result_digest is None

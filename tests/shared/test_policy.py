@@ -118,7 +118,7 @@ class TestStreamdTable:
             ("[streamd]\nrepeat_n = 3", "repeat_n"),
             ('[streamd.failure]\nrepeat_n = "3"', "[streamd.failure] repeat_n"),
             ("[streamd.failure]\ngap = -1", "failure_gap"),
-            ("[streamd.cycle]\nrepeat_n = 8\nstall_n = 6", "cycle_stall_n"),
+            ("[streamd.cycle]\nrepeat_n = 4\nstall_n = 3", "cycle_stall_n"),
             ("[streamd.noisy]\nperiod = 3", "period"),
             ("[streamd]\nnoisy = 3", "streamd.noisy"),
             ("streamd = 1", "streamd"),

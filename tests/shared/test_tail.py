@@ -24,7 +24,7 @@ B = Step("Bash", "a2", "r2")
 POLICIES = [
     Policy(),
     Policy(repeat_n=2, stall_n=3, ignore_tools=frozenset({"bash"})),
-    Policy(failure_gap=2, cycle_repeat_n=4, rules=("exact", "failure", "cycle")),
+    Policy(failure_gap=2, cycle_repeat_n=2, rules=("exact", "failure", "cycle")),
 ]
 
 
