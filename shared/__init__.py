@@ -1,6 +1,13 @@
-"""streamd's core: the verdict and its rules, the result shapes, the event adapter, the
-policy, the session log and the host answers. Standard library only; the daemon and the
-hook shim share it."""
+"""streamd's core, shared by the daemon and the hook shim's fallback. Standard library
+only.
+
+Pure (no I/O): the verdict and its rules (``Detector``; ``StreamTracker`` is
+dos-kernel's exact rule), result shapes and failure fingerprints, the event adapter and
+its digests, the policy, the record format, deciding one hook call, and the answer in
+each host's dialect. File I/O: session-log files (append under ``flock`` and fsync,
+read forwards or backwards), tail recovery, a workspace's ``dos.toml``, and the shim's
+offline decision.
+"""
 
 from ._adapter import (
     HookEvent,
@@ -12,24 +19,18 @@ from ._adapter import (
     step_from_event,
 )
 from ._answer import EXCERPT_LIMIT, context_text, excerpt, render_answer
-from ._hook import Decision, HookRequest, Target, decide, handle_offline, policy_or_default, resolve
+from ._decide import Decision, HookRequest, Target, decide, resolve
+from ._errors import StreamdError
 from ._hosts import DEFAULT_HOST, HOSTS, UnknownHost, answer_payload, to_claude_shape
 from ._log import (
-    SCHEMA_FAMILY,
-    SCHEMA_VERSION,
-    STREAMS_DIR,
     LockedLog,
-    Record,
-    encode_record,
     iter_records_backwards,
     lock_log,
-    log_path,
     open_locked,
     open_log,
-    parse_line,
-    parse_record,
     read_records,
 )
+from ._offline import handle_offline
 from ._policy import (
     DEFAULT_POLICY,
     MAX_PERIOD,
@@ -37,23 +38,24 @@ from ._policy import (
     RULES,
     Policy,
     PolicyError,
-    load_policy,
     parse_policy,
     policy_from_table,
-    policy_path,
+)
+from ._record import (
+    SCHEMA_FAMILY,
+    SCHEMA_VERSION,
+    STREAMS_DIR,
+    Record,
+    encode_record,
+    log_path,
+    parse_line,
+    parse_record,
 )
 from ._rules import Detector
 from ._shape import failure_gist, normalize
 from ._tail import IDEMPOTENCY_WINDOW, Recovery, recover, recover_fd
-from ._verdict import (
-    Step,
-    StreamState,
-    StreamTracker,
-    Verdict,
-    classify,
-    trailing_run,
-    verdict_for_run,
-)
+from ._verdict import Step, StreamState, StreamTracker, Verdict, classify
+from ._workspace import load_policy, policy_or_default, policy_path
 
 __all__ = [
     "DEFAULT_HOST",
@@ -79,6 +81,7 @@ __all__ = [
     "Step",
     "StreamState",
     "StreamTracker",
+    "StreamdError",
     "Target",
     "UnknownHost",
     "Verdict",
@@ -115,6 +118,4 @@ __all__ = [
     "safe_session_name",
     "step_from_event",
     "to_claude_shape",
-    "trailing_run",
-    "verdict_for_run",
 ]

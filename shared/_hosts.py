@@ -13,11 +13,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from ._errors import StreamdError
+
 HOSTS = ("claude", "codex", "gemini", "cursor")
 DEFAULT_HOST = "claude"
 
 
-class UnknownHost(ValueError):
+class UnknownHost(StreamdError, ValueError):
     """Raised when a host name is not one streamd speaks."""
 
 

@@ -9,9 +9,10 @@ which dos-kernel ignores. No file or no table means the defaults; a malformed on
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+
+from ._errors import StreamdError
 
 POLICY_FILENAME = "dos.toml"
 POLICY_TABLE = "tool_stream"
@@ -20,8 +21,8 @@ RULES = ("exact", "noisy", "failure", "cycle")
 MAX_PERIOD = 5
 
 
-class PolicyError(ValueError):
-    """Raised when a ``[tool_stream]`` policy is malformed or inconsistent."""
+class PolicyError(StreamdError, ValueError):
+    """Raised when a ``dos.toml`` policy is malformed or inconsistent."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,10 +169,6 @@ def _ignore_tools(value: object, source: str) -> frozenset[str]:
     return frozenset(names)
 
 
-def policy_path(workspace: str) -> str:
-    return os.path.join(workspace, POLICY_FILENAME)
-
-
 def parse_policy(text: str, *, source: str) -> Policy:
     """Parse the text of a ``dos.toml`` into its tool-stream policy."""
     import tomllib  # only when a dos.toml exists: the hook's fallback pays for imports
@@ -191,19 +188,3 @@ def parse_policy(text: str, *, source: str) -> Policy:
     if not table and streamd is None:
         return DEFAULT_POLICY
     return policy_from_table(table, source=source, streamd=streamd)
-
-
-def load_policy(path: str) -> Policy:
-    """The policy in the ``dos.toml`` at ``path``; the defaults when there is none."""
-    try:
-        with open(path, "rb") as f:
-            raw = f.read()
-    except FileNotFoundError:
-        return DEFAULT_POLICY
-    except OSError as exc:
-        raise PolicyError(f"{path}: cannot be read ({exc.strerror})") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise PolicyError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
-    return parse_policy(text, source=path)

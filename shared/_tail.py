@@ -13,8 +13,9 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ._log import Record, iter_records_backwards, parse_line
+from ._log import iter_records_backwards
 from ._policy import Policy
+from ._record import Record, parse_line
 from ._rules import Detector
 from ._verdict import Verdict
 

@@ -108,14 +108,6 @@ def verdict_for_run(run: int, last: Step | None, policy: Policy) -> Verdict:
     )
 
 
-def trailing_run(steps: Iterable[Step], policy: Policy = DEFAULT_POLICY) -> int:
-    """How many steps, ending at the latest, share the latest step's key."""
-    tracker = StreamTracker(policy)
-    for step in steps:
-        tracker.push(step)
-    return tracker.run
-
-
 def classify(steps: Iterable[Step], policy: Policy = DEFAULT_POLICY) -> Verdict:
     """Classify a whole stream (oldest step first)."""
     ordered = list(steps)

@@ -226,7 +226,7 @@ class TestUtcStamp:
     def test_matches_the_reference_format_now(self) -> None:
         import datetime as dt
 
-        from streamd.shared._log import utc_stamp
+        from streamd.shared._record import utc_stamp
 
         before = dt.datetime.now(dt.UTC).replace(microsecond=0)
         stamp = dt.datetime.strptime(utc_stamp(), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 
-from streamd.shared import Policy, Step, StreamState, StreamTracker, classify, trailing_run
+from streamd.shared import Policy, Step, StreamState, StreamTracker, classify
 
 from ..strategies import step_streams
 
@@ -94,4 +94,4 @@ class TestStreamTracker:
             for i, step in enumerate(stream):
                 assert tracker.push(step) == classify(stream[: i + 1], policy)
             assert tracker.verdict() == classify(stream, policy)
-            assert tracker.run == trailing_run(stream, policy)
+            assert tracker.run == (classify(stream, policy).repeat_run if stream else 0)

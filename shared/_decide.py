@@ -1,23 +1,20 @@
 """One hook call, decided: shared by the daemon and the shim's in-process fallback.
 
 ``resolve`` turns a request into the session it concerns; ``decide`` turns the
-session's tracker into the record to append and the bytes to print. Both sides call
+session's detector into the record to append and the bytes to print. Both sides call
 the same two functions, which is why the fallback prints what the daemon would have.
 """
 
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import dataclass
 
 from ._adapter import HookEvent, adapt_event, parse_event, safe_session_name
 from ._answer import render_answer
 from ._hosts import DEFAULT_HOST, UnknownHost, to_claude_shape
-from ._log import LockedLog, encode_record, log_path, open_locked
-from ._policy import DEFAULT_POLICY, Policy, PolicyError, load_policy, policy_path
+from ._record import encode_record, log_path
 from ._rules import Detector
-from ._tail import recover_fd
 from ._verdict import Verdict
 
 
@@ -126,41 +123,3 @@ def decide(
     except UnicodeEncodeError:
         return NOTHING
     return Decision(record, answer(verdict), verdict)
-
-
-def policy_or_default(workspace: str) -> Policy:
-    try:
-        return load_policy(policy_path(workspace))
-    except PolicyError:
-        return DEFAULT_POLICY
-
-
-def handle_offline(request: HookRequest, *, deadline: float | None = None) -> bytes:
-    """Decide one hook call from the session log alone, as the daemon would."""
-    target = resolve(request)
-    if target is None or target.event.is_session_end:
-        return b""
-    policy = policy_or_default(target.workspace)
-    log = _open_locked_until(target.log_path, deadline)
-    if log is None:
-        return b""
-    with log:
-        recovery = recover_fd(log.fd, log.size, policy, tool_use_id=target.event.tool_use_id)
-        decision = decide(
-            recovery.tracker, target, run_id=request.run_id, recorded=recovery.recorded
-        )
-        if decision.record is not None:
-            log.append(decision.record)
-    return decision.answer
-
-
-def _open_locked_until(path: str, deadline: float | None) -> LockedLog | None:
-    if deadline is None:
-        return open_locked(path)
-    while True:
-        try:
-            return open_locked(path, blocking=False)
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
-                return None
-            time.sleep(0.005)
