@@ -3,14 +3,20 @@
     python3 -S -I hook.py [--workspace W] [--socket P] [--host claude]
 
 It reads the event from stdin, forwards it to the daemon and prints the answer. The
-fast path imports only what the interpreter has already loaded plus ``_socket``: the
-daemon parses and hashes. If the daemon is absent, refuses, closes without answering
-or has not answered within ``ANSWER_TIMEOUT`` seconds, the shim decides the call
-in-process from the session log with ``streamd.shared`` and prints the same bytes.
+fast path imports only what the interpreter has already loaded, ``_transport`` and
+``_socket``: the daemon parses and hashes. If the daemon is absent (or another user's),
+closes without answering or has not answered within ``ANSWER_TIMEOUT`` seconds, the
+shim decides the call in-process from the session log with ``streamd.shared`` and
+prints the same bytes.
 It always exits 0, prints nothing on an error, and exits by ``HARD_DEADLINE``.
 """
 
 import sys
+
+try:  # imported as streamd.client._shim
+    from . import _transport
+except ImportError:  # run by hook.py, whose folder is on sys.path
+    import _transport  # type: ignore[import-not-found, no-redef]
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs milliseconds here
 if TYPE_CHECKING:
@@ -18,7 +24,7 @@ if TYPE_CHECKING:
 
 ANSWER_TIMEOUT = 1.0
 HARD_DEADLINE = 4.0
-MAX_FRAME = 64 * 1024 * 1024
+MAX_FRAME = _transport.MAX_FRAME
 
 
 def _options(argv: list[str]) -> dict[str, str]:
@@ -94,11 +100,11 @@ def _fsencode(path: str) -> bytes:
     return path.encode("utf-8", "surrogateescape")
 
 
-def step_frame(
+def step_payload(
     event: bytes, cwd: bytes, workspace: bytes | None, run_id: str | None, host: str
 ) -> bytes:
-    """A ``Step`` request frame (see ``streamd.daemon._protocol``)."""
-    payload = b"".join(
+    """A ``Step`` request, MessagePack built by hand (see ``streamd.daemon.protocol``)."""
+    return b"".join(
         (
             b"\x96\xa4step",
             _bin(event),
@@ -108,7 +114,11 @@ def step_frame(
             _str(host),
         )
     )
-    return len(payload).to_bytes(4, "big") + payload
+
+
+def printed(reply: bytes) -> bytes | None:
+    """What to print for the daemon's reply; None when the shim must decide itself."""
+    return parse_answer(reply) or b""
 
 
 def parse_answer(payload: bytes) -> bytes | None:
@@ -122,51 +132,6 @@ def parse_answer(payload: bytes) -> bytes | None:
     size = int.from_bytes(payload[9 : 9 + width], "big")
     output = payload[9 + width :]
     return output if len(output) == size else None
-
-
-class _NoAnswer(Exception):
-    """Raised when the daemon did not answer; the shim falls back."""
-
-
-def _recv_exactly(sock, size: int, deadline: float) -> bytes:  # type: ignore[no-untyped-def]
-    import time
-
-    chunks = []
-    while size:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise _NoAnswer
-        sock.settimeout(remaining)
-        chunk = sock.recv(min(size, 1 << 20))
-        if not chunk:
-            raise _NoAnswer
-        chunks.append(chunk)
-        size -= len(chunk)
-    return b"".join(chunks)
-
-
-def ask_daemon(path: str, request: bytes, timeout: float) -> bytes:
-    """The daemon's reply payload; raises ``_NoAnswer`` when there is none."""
-    import _socket
-    import time
-
-    deadline = time.monotonic() + timeout
-    try:
-        sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
-    except OSError:
-        raise _NoAnswer from None
-    try:
-        sock.settimeout(timeout)
-        sock.connect(path)
-        sock.sendall(request)
-        size = int.from_bytes(_recv_exactly(sock, 4, deadline), "big")
-        if size > MAX_FRAME:
-            raise _NoAnswer
-        return _recv_exactly(sock, size, deadline)
-    except OSError:
-        raise _NoAnswer from None
-    finally:
-        sock.close()
 
 
 def _load_shared() -> "types.ModuleType":
@@ -235,13 +200,14 @@ def run(argv: list[str]) -> bytes:
             run_id = None
     host = options.get("host") or "claude"
     if len(event) + 1024 <= MAX_FRAME:
-        request = step_frame(event, cwd, workspace, run_id, host)
+        payload = step_payload(event, cwd, workspace, run_id, host)
+        path = options.get("socket") or default_socket()
         try:
-            reply = ask_daemon(options.get("socket") or default_socket(), request, ANSWER_TIMEOUT)
-        except _NoAnswer:
-            pass
-        else:
-            return parse_answer(reply) or b""
+            answer = printed(_transport.exchange(path, payload, ANSWER_TIMEOUT))
+        except _transport.NoAnswer:
+            answer = None
+        if answer is not None:
+            return answer
     return decide_offline(event, cwd, workspace, run_id, host, started + HARD_DEADLINE - 0.5)
 
 

@@ -1,7 +1,7 @@
-"""``python -m streamd.daemon``: the ``streamd`` command, for service managers."""
+"""``python -m streamd.daemon serve``: the daemon, as service managers run it."""
 
 import sys
 
-from ._cli import main
+from ._main import main
 
 sys.exit(main())

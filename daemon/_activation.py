@@ -10,11 +10,13 @@ import os
 import socket
 import sys
 
+from streamd.shared import StreamdError
+
 SD_LISTEN_FDS_START = 3
 LAUNCHD_SOCKET_NAME = "Listeners"
 
 
-class ActivationError(Exception):
+class ActivationError(StreamdError):
     """Raised when a service manager passed sockets that cannot be used."""
 
 

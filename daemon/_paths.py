@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import json
 import os
 import socket
+
+from streamd.shared import StreamdError
 
 SOCKET_ENV = "STREAMD_SOCKET"
 
 
-class DaemonAlreadyRunning(Exception):
+class DaemonAlreadyRunning(StreamdError):
     """Raised when another daemon already answers on the socket path."""
 
 
-class SocketPathError(Exception):
+class SocketPathError(StreamdError):
     """Raised when the socket path cannot be used (not a socket, too long, no access)."""
 
 
@@ -37,10 +38,6 @@ def default_socket_path() -> str:
 
 def socket_path(explicit: str | None = None) -> str:
     return explicit or os.environ.get(SOCKET_ENV) or default_socket_path()
-
-
-def status_file_path(sock_path: str) -> str:
-    return sock_path + ".status.json"
 
 
 def _prepare_directory(directory: str) -> None:
@@ -96,14 +93,6 @@ def bind_unix_socket(path: str) -> socket.socket:
     os.chmod(path, 0o600)
     sock.listen(1024)
     return sock
-
-
-def write_status_file(sock_path: str, info: dict[str, object]) -> None:
-    path = status_file_path(sock_path)
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(info, f)
-    os.replace(tmp, path)
 
 
 def remove_quietly(*paths: str) -> None:

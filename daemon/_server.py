@@ -25,10 +25,11 @@ from anyio.abc import SocketListener, SocketStream
 
 from streamd.shared import Decision, HookRequest, resolve
 
-from . import _protocol as proto
+from . import protocol as proto
 from ._activation import Notifier
+from ._frames import FrameReader
 from ._lanes import DEFAULT_LANES, Lanes
-from ._paths import remove_quietly, status_file_path, write_status_file
+from ._paths import remove_quietly
 from ._sessions import Job, SessionTable
 
 log = logging.getLogger("streamd")
@@ -70,10 +71,6 @@ class Daemon:
 
     async def serve(self, listener: SocketListener, *, owns_socket_file: bool = True) -> None:
         """Serve until stopped; then drain, remove the socket file and return."""
-        write_status_file(
-            self.socket_path,
-            {"pid": os.getpid(), "socket": self.socket_path, "started": self.started},
-        )
         try:
             async with self.lanes, anyio.create_task_group() as tg:
                 tg.start_soon(self._watch_signals)
@@ -93,10 +90,8 @@ class Daemon:
                         await anyio.sleep(0.005)
                 tg.cancel_scope.cancel()
         finally:
-            paths = [status_file_path(self.socket_path)]
             if owns_socket_file:
-                paths.append(self.socket_path)
-            remove_quietly(*paths)
+                remove_quietly(self.socket_path)
             for open_logs in self.table.open_logs:
                 open_logs.close_all()
             log.info("stopped")
@@ -154,7 +149,7 @@ class Daemon:
                 log.warning("refused a connection from another user")
                 await self._send(stream, proto.Error("forbidden", "peer is another user"))
                 return
-            reader = proto.FrameReader(stream.receive)
+            reader = FrameReader(stream.receive)
             # One scope for the connection's life: armed while a frame is awaited.
             patience = anyio.CancelScope()
             with patience:
@@ -163,7 +158,7 @@ class Daemon:
                 log.debug("closed a connection that sent no frame in %ss", FRAME_TIMEOUT)
 
     async def _serve_frames(
-        self, stream: SocketStream, reader: proto.FrameReader, patience: anyio.CancelScope
+        self, stream: SocketStream, reader: FrameReader, patience: anyio.CancelScope
     ) -> None:
         while not self._stop.is_set():
             patience.deadline = anyio.current_time() + FRAME_TIMEOUT
@@ -186,7 +181,7 @@ class Daemon:
             finally:
                 self._inflight -= 1
 
-    async def _read_frame(self, stream: SocketStream, reader: proto.FrameReader) -> bytes | None:
+    async def _read_frame(self, stream: SocketStream, reader: FrameReader) -> bytes | None:
         """The next frame's payload; None when the connection is done with."""
         try:
             return await reader.next_payload()
@@ -219,9 +214,6 @@ class Daemon:
             match request:
                 case proto.Step():
                     return await self._step(request)
-                case proto.SessionEnd():
-                    self.table.drop(request.workspace, request.session)
-                    return proto.Done()
                 case proto.Ping():
                     return proto.Pong(os.getpid(), VERSION)
                 case proto.Stop():

@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,10 +26,9 @@ from pathlib import Path
 
 from _report import print_report
 
-from streamd.client._shim import parse_answer, step_frame
-from streamd.daemon import _protocol as proto
-from streamd.daemon._client import request
-from streamd.daemon._spawn import start_daemon
+from streamd.client import DaemonClient, start_daemon
+from streamd.client._shim import parse_answer, step_payload
+from streamd.client._transport import Connection
 from streamd.shared import Step, adapt_event, encode_record, log_path
 
 
@@ -50,24 +48,20 @@ def rss_mb(pid: int) -> float:
 
 
 class Client:
-    """One persistent connection speaking the shim's Step frame."""
+    """One persistent connection speaking the shim's Step request."""
 
     def __init__(self, socket_path: str) -> None:
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.connect(socket_path)
-        self.file = self.sock.makefile("rb")
+        self.connection = Connection(socket_path, timeout=30)
 
     def step(self, workspace: str, raw: bytes) -> bytes:
-        self.sock.sendall(step_frame(raw, workspace.encode(), None, None, "claude"))
-        size = int.from_bytes(self.file.read(4), "big")
-        answer = parse_answer(self.file.read(size))
+        reply = self.connection.ask(step_payload(raw, workspace.encode(), None, None, "claude"))
+        answer = parse_answer(reply)
         if answer is None:
             raise SystemExit("the daemon did not answer a step")
         return answer
 
     def close(self) -> None:
-        self.file.close()
-        self.sock.close()
+        self.connection.close()
 
 
 def event(workspace: str, session: str, n: int) -> bytes:
@@ -94,8 +88,7 @@ def memory(args: argparse.Namespace, root: Path) -> dict[str, object]:
         for i in range(args.sessions):
             client.step(workspace, event(workspace, f"mem-{i:06d}", 0))
         client.close()
-        status = request(socket_path, proto.Status(), timeout=30)
-        assert isinstance(status, proto.StatusReply)
+        status = DaemonClient(socket_path, timeout=30).status()
         after = rss_mb(proc.pid)
         return {
             "sessions": args.sessions,

@@ -24,8 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from streamd.daemon._install import shim_path
-from streamd.daemon._spawn import start_daemon, stop_daemon
+from streamd.client import shim_path, start_daemon, stop_daemon
 from streamd.shared import Step, encode_record, log_path
 
 SESSION = "bench-session"

@@ -4,8 +4,9 @@ that nothing was lost, doubled or answered differently from a clean run.
     python scripts/soak.py [--sessions 64] [--shim-sessions 4] [--seconds 10]
     python scripts/soak.py --crash [--kills 20] [--down 3]
 
-Direct clients speak the socket protocol on persistent connections and, like the shim,
-decide in-process from the log when the daemon does not answer within a second. Shim
+Direct clients speak the socket protocol on persistent connections (the shim's
+transport, a thread each) and, exactly as the shim does, decide in-process from the log
+when the daemon does not answer within a second. Shim
 clients run the real hook as a subprocess. Crash mode SIGKILLs the daemon at random
 moments and restarts it, once leaving it down for ``--down`` seconds.
 
@@ -19,7 +20,6 @@ equals a full offline replay of its log. Exits 1 if any check fails.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import random
@@ -36,9 +36,9 @@ from pathlib import Path
 
 from _report import print_report
 
-from streamd.client._shim import parse_answer, step_frame
-from streamd.daemon._install import shim_path
-from streamd.daemon._spawn import start_daemon
+from streamd.client import shim_path, start_daemon
+from streamd.client._shim import ANSWER_TIMEOUT, printed, step_payload
+from streamd.client._transport import Connection, NoAnswer
 from streamd.shared import (
     DEFAULT_POLICY,
     Detector,
@@ -52,7 +52,6 @@ from streamd.shared import (
 )
 
 RUNS = [1, 2, 3, 1, 5, 7, 4, 1, 6]
-ANSWER_TIMEOUT = 1.0
 
 
 def event(workspace: str, session: int, k: int) -> bytes:
@@ -118,44 +117,20 @@ class Daemon:
             self.proc.wait(20)
 
 
-@dataclass
-class Connection:
-    """A direct client's persistent connection, reopened after a failure."""
-
-    reader: asyncio.StreamReader | None = None
-    writer: asyncio.StreamWriter | None = None
-
-    async def ask(self, socket_path: str, frame: bytes) -> bytes | None:
-        """The answer, or None when the daemon gives none within the shim's bound."""
-        try:
-            async with asyncio.timeout(ANSWER_TIMEOUT):
-                if self.reader is None or self.writer is None:
-                    self.reader, self.writer = await asyncio.open_unix_connection(socket_path)
-                self.writer.write(frame)
-                await self.writer.drain()
-                size = int.from_bytes(await self.reader.readexactly(4), "big")
-                return parse_answer(await self.reader.readexactly(size))
-        except (OSError, asyncio.IncompleteReadError, TimeoutError):
-            self.close()
-            return None
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-        self.reader = self.writer = None
-
-
-async def direct_worker(log: SessionLog, workspace: str, socket_path: str, stop_at: float) -> None:
-    connection = Connection()
+def direct_worker(log: SessionLog, workspace: str, socket_path: str, stop_at: float) -> None:
+    connection = Connection(socket_path, ANSWER_TIMEOUT)
     k = 0
     while time.monotonic() < stop_at:
         raw = event(workspace, log.session, k)
-        frame = step_frame(raw, workspace.encode(), None, None, "claude")
+        payload = step_payload(raw, workspace.encode(), None, None, "claude")
         started = time.perf_counter()
-        answer = await connection.ask(socket_path, frame)
+        try:
+            answer = printed(connection.ask(payload))
+        except NoAnswer:
+            answer = None
         if answer is None:
             log.fallbacks += 1
-            answer = await asyncio.to_thread(handle_offline, HookRequest(raw, cwd=workspace))
+            answer = handle_offline(HookRequest(raw, cwd=workspace))
         log.latencies.append(time.perf_counter() - started)
         log.answers.append(answer)
         k += 1
@@ -305,9 +280,11 @@ def main() -> int:
         stop_at = started + args.seconds
         kills: list[float] = []
         threads = [
-            threading.Thread(target=shim_worker, args=(log, workspace, socket_path, stop_at))
+            threading.Thread(
+                target=shim_worker if log.via_shim else direct_worker,
+                args=(log, workspace, socket_path, stop_at),
+            )
             for log in logs
-            if log.via_shim
         ]
         if args.crash:
             rng = random.Random(args.seed)
@@ -322,24 +299,16 @@ def main() -> int:
             while not sampler_stop.wait(0.2):
                 daemon.sample_rss()
 
-        threads.append(threading.Thread(target=sample))
+        sampler = threading.Thread(target=sample)
+        sampler.start()
         for t in threads:
             t.start()
 
-        async def direct() -> None:
-            await asyncio.gather(
-                *(
-                    direct_worker(log, workspace, socket_path, stop_at)
-                    for log in logs
-                    if not log.via_shim
-                )
-            )
-
-        asyncio.run(direct())
-        elapsed = time.monotonic() - started
-        sampler_stop.set()
         for t in threads:
             t.join()
+        elapsed = time.monotonic() - started
+        sampler_stop.set()
+        sampler.join()
         daemon.stop()
 
         direct_logs = [log for log in logs if not log.via_shim]

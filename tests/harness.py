@@ -15,10 +15,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from streamd.daemon import _protocol as proto
-from streamd.daemon._client import DaemonUnavailable, request
-from streamd.daemon._install import shim_path
-from streamd.daemon._spawn import DaemonDidNotStart, start_daemon
+from streamd.client import (
+    DaemonClient,
+    DaemonDidNotStart,
+    DaemonUnavailable,
+    shim_path,
+    start_daemon,
+)
+from streamd.daemon import protocol as proto
 from streamd.shared import Record, read_records
 
 
@@ -51,7 +55,7 @@ class DaemonProcess:
         return self
 
     def ask(self, message: proto.Request) -> proto.Reply:
-        return request(str(self.socket_path), message)
+        return DaemonClient(str(self.socket_path)).send(message)
 
     def alive(self) -> bool:
         try:

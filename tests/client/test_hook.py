@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from streamd.client import _shim as hook
-from streamd.daemon import _protocol as proto
+from streamd.daemon import protocol as proto
 
 from ..harness import (
     DaemonProcess,
@@ -27,14 +27,19 @@ from ..harness import (
 
 
 class TestWireFormat:
-    def test_step_frame_decodes_as_the_daemon_expects(self) -> None:
-        frame = hook.step_frame(b'{"a": 1}', b"/cwd", b"/ws", "run-1", "claude")
-        assert int.from_bytes(frame[:4], "big") == len(frame) - 4
-        assert proto.decode_request(frame[4:]) == proto.Step(
+    def test_step_payload_decodes_as_the_daemon_expects(self) -> None:
+        payload = hook.step_payload(b'{"a": 1}', b"/cwd", b"/ws", "run-1", "claude")
+        assert proto.decode_request(payload) == proto.Step(
             b'{"a": 1}', b"/cwd", b"/ws", "run-1", "claude"
         )
-        bare = hook.step_frame(b"", b"/", None, None, "claude")
-        assert proto.decode_request(bare[4:]) == proto.Step(b"", b"/")
+        bare = hook.step_payload(b"", b"/", None, None, "claude")
+        assert proto.decode_request(bare) == proto.Step(b"", b"/")
+
+    def test_the_hook_and_the_daemon_agree_on_the_frame_limit(self) -> None:
+        from streamd.client import _transport
+
+        assert hook.MAX_FRAME == _transport.MAX_FRAME == proto.MAX_FRAME
+        assert _transport.HEADER_SIZE == proto.HEADER_SIZE
 
     def test_parse_answer_reads_every_bin_width(self) -> None:
         for size in (0, 200, 70_000):
@@ -64,7 +69,7 @@ class TestWireFormat:
         )
         daemon = (
             "import warnings; warnings.simplefilter('ignore');"
-            "from streamd.daemon._paths import default_socket_path; print(default_socket_path())"
+            "from streamd.daemon import default_socket_path; print(default_socket_path())"
         )
         outs = [
             subprocess.run(argv, capture_output=True, text=True, env=env, check=True).stdout
@@ -157,7 +162,7 @@ class TestFastPath:
     def test_imports_nothing_heavy_when_the_daemon_answers(
         self, daemon: DaemonProcess, tmp_path: Path
     ) -> None:
-        from streamd.daemon._install import shim_path
+        from streamd.client import shim_path
 
         def imported(*argv: str) -> set[str]:
             done = subprocess.run(
@@ -171,7 +176,7 @@ class TestFastPath:
         startup = imported("-c", "pass")
         shim = imported(shim_path(), "--socket", str(daemon.socket_path))
         assert len(records(tmp_path)) == 1  # the daemon answered
-        assert shim - startup == {"_shim", "_socket"}
+        assert shim - startup == {"_shim", "_transport", "_socket"}
 
 
 class TestShimFallback:

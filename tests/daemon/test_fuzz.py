@@ -10,7 +10,7 @@ import msgspec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from streamd.daemon import _protocol as proto
+from streamd.daemon import protocol as proto
 from streamd.shared import parse_line
 
 from ..harness import DaemonProcess, short_tempdir

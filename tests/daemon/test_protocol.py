@@ -8,14 +8,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streamd.daemon import _protocol as proto
+from streamd.daemon import protocol as proto
+from streamd.daemon._frames import FrameReader
 
 VALID = [
     proto.Step(b'{"a": 1}', b"/w", b"/ws", "run", "claude"),
     proto.Status(),
     proto.Ping(),
     proto.Stop(),
-    proto.SessionEnd("/w", "s"),
 ]
 
 
@@ -57,9 +57,7 @@ class TestFrames:
             decoded = proto.decode_request(bytes(payload))
         except msgspec.DecodeError:
             return
-        assert isinstance(
-            decoded, proto.Step | proto.Status | proto.Ping | proto.Stop | proto.SessionEnd
-        )
+        assert isinstance(decoded, proto.Step | proto.Status | proto.Ping | proto.Stop)
 
     @given(
         st.lists(
@@ -74,7 +72,7 @@ class TestFrames:
 
 class TestFrameReader:
     @staticmethod
-    def reader_over(chunks: list[bytes]) -> proto.FrameReader:
+    def reader_over(chunks: list[bytes]) -> FrameReader:
         pending = list(chunks)
 
         async def receive(max_bytes: int) -> bytes:
@@ -84,7 +82,7 @@ class TestFrameReader:
             assert len(chunk) <= max_bytes
             return chunk
 
-        return proto.FrameReader(receive)
+        return FrameReader(receive)
 
     @pytest.mark.anyio
     async def test_frames_split_and_joined_across_chunks(self) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from streamd.daemon import _protocol as proto
+from streamd.daemon import protocol as proto
 from streamd.shared import HookRequest, handle_offline
 
 from ..harness import (
@@ -320,7 +320,7 @@ class TestLifecycle:
             [
                 sys.executable,
                 "-m",
-                "streamd.daemon._cli",
+                "streamd.client",
                 "serve",
                 "--socket",
                 str(daemon.socket_path),
@@ -344,7 +344,7 @@ class TestLifecycle:
             [
                 sys.executable,
                 "-m",
-                "streamd.daemon._cli",
+                "streamd.client",
                 "serve",
                 "--socket",
                 str(sockdir / "file.sock"),

@@ -8,21 +8,25 @@ its tag, so the stdlib-only shim can build a ``Step`` and read an ``Answer`` by 
     Answer  ["answer", output: bin]           the exact bytes the hook prints (maybe empty)
     Error   ["error", code: str, message: str]
 
-Requests: Step, SessionEnd, Status, Ping, Stop. Replies: Answer, StatusReply, Pong,
-Stopping, Done, Error. A frame over ``MAX_FRAME`` bytes (64 MiB: tool results can be
-megabytes) or one that does not decode as a request is answered with an Error, and the
-connection is closed. Paths travel as bytes, exactly as the operating system gave them.
+Requests: Step, Status, Ping, Stop. Replies: Answer, StatusReply, Pong, Stopping,
+Error. A host's SessionEnd event travels as a Step. A frame over ``MAX_FRAME`` bytes
+(64 MiB: tool results can be megabytes) or one that does not decode as a request is
+answered with an Error, and the connection is closed. Paths travel as bytes, exactly
+as the operating system gave them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
-import anyio
 import msgspec
 
+from streamd.shared import StreamdError
+
 MAX_FRAME = 64 * 1024 * 1024
+"""The largest payload either side sends or accepts; the hook's transport agrees."""
 HEADER_SIZE = 4
+DecodeError = msgspec.DecodeError
 
 
 class Step(msgspec.Struct, tag="step", array_like=True, frozen=True):
@@ -33,11 +37,6 @@ class Step(msgspec.Struct, tag="step", array_like=True, frozen=True):
     workspace: bytes | None = None
     run_id: str | None = None
     host: str = "claude"
-
-
-class SessionEnd(msgspec.Struct, tag="session-end", array_like=True, frozen=True):
-    workspace: str
-    session: str
 
 
 class Status(msgspec.Struct, tag="status", array_like=True, frozen=True):
@@ -52,7 +51,7 @@ class Stop(msgspec.Struct, tag="stop", array_like=True, frozen=True):
     pass
 
 
-Request = Step | SessionEnd | Status | Ping | Stop
+Request = Step | Status | Ping | Stop
 
 
 class Answer(msgspec.Struct, tag="answer", array_like=True, frozen=True):
@@ -93,60 +92,32 @@ class Stopping(msgspec.Struct, tag="stopping", array_like=True, frozen=True):
     pid: int
 
 
-class Done(msgspec.Struct, tag="done", array_like=True, frozen=True):
-    pass
-
-
 class Error(msgspec.Struct, tag="error", array_like=True, frozen=True):
     code: str
     message: str
 
 
-Reply = Answer | StatusReply | Pong | Stopping | Done | Error
+Reply = Answer | StatusReply | Pong | Stopping | Error
 
 _encoder = msgspec.msgpack.Encoder()
 _request_decoder: msgspec.msgpack.Decoder[Request] = msgspec.msgpack.Decoder(Request)
 _reply_decoder: msgspec.msgpack.Decoder[Reply] = msgspec.msgpack.Decoder(Reply)
 
 
-class FrameError(Exception):
-    """Raised when a frame's length is out of bounds."""
+class FrameError(StreamdError):
+    """Raised when a frame's length is over ``MAX_FRAME``."""
 
 
-class FrameReader:
-    """Slices frames out of a byte stream, reading it in large chunks: one receive per
-    request rather than one for the header and one for the body."""
+R = TypeVar("R", bound=Reply)
 
-    CHUNK = 256 * 1024
 
-    def __init__(self, receive: Callable[[int], Awaitable[bytes]]) -> None:
-        self._receive = receive
-        self._buffer = bytearray()
-
-    async def next_payload(self) -> bytes:
-        """The next frame's payload. Raises ``FrameError`` on an oversized frame as soon
-        as its header arrives, and ``anyio.EndOfStream`` (or ``IncompleteRead`` inside a
-        frame) when the peer closes."""
-        buffer = self._buffer
-        while True:
-            if len(buffer) >= HEADER_SIZE:
-                end = HEADER_SIZE + frame_length(bytes(buffer[:HEADER_SIZE]))
-                if len(buffer) >= end:
-                    payload = bytes(buffer[HEADER_SIZE:end])
-                    del buffer[:end]
-                    return payload
-                wanted = max(self.CHUNK, end - len(buffer))
-            else:
-                wanted = self.CHUNK
-            try:
-                buffer += await self._receive(wanted)
-            except anyio.EndOfStream:
-                if buffer:
-                    raise anyio.IncompleteRead from None
-                raise
+def encode(message: Request | Reply) -> bytes:
+    """A message's payload: what goes in a frame after its length."""
+    return _encoder.encode(message)
 
 
 def frame(message: Request | Reply) -> bytes:
+    """A message as a whole frame, length first."""
     payload = _encoder.encode(message)
     return len(payload).to_bytes(HEADER_SIZE, "big") + payload
 

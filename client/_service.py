@@ -17,12 +17,14 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from streamd.shared import StreamdError
+
 MARKER = "Written by `streamd service install`"
 LAUNCHD_LABEL = "dev.streamd.daemon"
 WATCHDOG_SECONDS = 30
 
 
-class ServiceError(Exception):
+class ServiceError(StreamdError):
     """Raised when service files cannot be written or removed."""
 
 

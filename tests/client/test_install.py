@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from streamd.daemon import _install
+from streamd.client import _install
 
 OTHER: dict[str, Any] = {
     "permissions": {"allow": ["Bash(ls:*)"]},
@@ -27,7 +27,7 @@ def streamd_hook(*args: str, home: Path, cwd: Path) -> subprocess.CompletedProce
         [
             sys.executable,
             "-m",
-            "streamd.daemon._cli",
+            "streamd.client",
             "hook",
             *args,
             "--socket",

@@ -17,11 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from streamd.shared import StreamdError
+
 BACKUP_SUFFIX = ".streamd-backup"
 HOOK_TIMEOUT_SECONDS = 10
 
 
-class SettingsError(Exception):
+class SettingsError(StreamdError):
     """Raised when a host's config file cannot be read, parsed or written."""
 
 
@@ -80,9 +82,8 @@ HOST_CONFIGS = {
 
 
 def shim_path() -> str:
-    from streamd import client
-
-    return os.path.join(os.path.dirname(os.path.abspath(client.__file__)), "hook.py")
+    """The hook launcher's path, beside this module."""
+    return os.path.join(os.path.dirname(os.path.abspath(__file__)), "hook.py")
 
 
 def hook_command(socket_path: str, *, host: str = "claude", python: str | None = None) -> str:

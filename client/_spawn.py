@@ -7,11 +7,12 @@ import sys
 import time
 from typing import IO
 
-from . import _protocol as proto
-from ._client import DaemonUnavailable, request
+from streamd.shared import StreamdError
+
+from ._api import DaemonClient, DaemonError, DaemonUnavailable
 
 
-class DaemonDidNotStart(Exception):
+class DaemonDidNotStart(StreamdError):
     """Raised when a spawned daemon exits or does not answer in time."""
 
 
@@ -31,7 +32,7 @@ def start_daemon(
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            request(socket_path, proto.Ping(), timeout=0.5)
+            DaemonClient(socket_path, timeout=0.5).ping()
             return daemon
         except DaemonUnavailable:
             if daemon.poll() is not None:
@@ -45,8 +46,8 @@ def start_daemon(
 def stop_daemon(daemon: subprocess.Popen[bytes], socket_path: str) -> None:
     """Ask the daemon to stop; kill it if it does not within 10 seconds."""
     try:
-        request(socket_path, proto.Stop())
+        DaemonClient(socket_path).stop()
         daemon.wait(10)
-    except (DaemonUnavailable, subprocess.TimeoutExpired):
+    except (DaemonUnavailable, DaemonError, subprocess.TimeoutExpired):
         daemon.kill()
         daemon.wait()

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from streamd.daemon._install import shim_path
+from streamd.client import shim_path
 
 from ..harness import DaemonProcess, read_event, run_shim, session_log
 
@@ -18,7 +18,7 @@ def streamd(
     *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "streamd.daemon._cli", *args],
+        [sys.executable, "-m", "streamd.client", *args],
         capture_output=True,
         text=True,
         cwd=cwd,

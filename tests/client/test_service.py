@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from streamd.daemon import _service
+from streamd.client import _service
 
 from ..harness import read_event, records, run_shim, state_of
 
@@ -215,7 +215,7 @@ def streamd_service(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
         [
             sys.executable,
             "-m",
-            "streamd.daemon",
+            "streamd.client",
             "service",
             *args,
             "--socket",

@@ -12,8 +12,7 @@ import textwrap
 import time
 from typing import Any, TextIO
 
-from . import _protocol as proto
-from ._client import request
+from ._api import DaemonClient
 from ._install import shim_path
 from ._spawn import start_daemon, stop_daemon
 from ._status import render_status
@@ -70,8 +69,7 @@ def run_demo(out: TextIO) -> int:
                         wrapped = textwrap.fill(para, 88) if para else ""
                         out.write(textwrap.indent(wrapped, "    | ", lambda _: True) + "\n")
             out.write("\n")
-            reply = request(socket_path, proto.Status())
-            assert isinstance(reply, proto.StatusReply)
+            reply = DaemonClient(socket_path).status()
             render_status(reply, as_json=False, out=out)
             log = os.path.join(workspace, ".dos", "streams", "demo-session.jsonl")
             with open(log, encoding="utf-8") as f:

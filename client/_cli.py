@@ -6,14 +6,13 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import TypeVar
 
-from . import _protocol as proto
+from streamd.shared import StreamdError
 
-R = TypeVar("R", bound=proto.Reply)
+from ._api import DaemonClient, DaemonError, DaemonUnavailable
 
 
-class CommandError(Exception):
+class CommandError(StreamdError):
     """Raised when an operator command cannot do what was asked; the message says why."""
 
 
@@ -32,52 +31,43 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def _socket(args: argparse.Namespace) -> str:
-    from ._paths import socket_path
+    from streamd.daemon import socket_path
 
     return socket_path(getattr(args, "socket", None))
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import logging
+    from streamd.daemon import serve
 
-    from ._activation import ActivationError
-    from ._paths import DaemonAlreadyRunning, SocketPathError
-    from ._server import run
-
-    logging.basicConfig(
-        level=getattr(logging, args.log_level.upper()),
-        format="%(asctime)s streamd[%(process)d] %(levelname)s %(message)s",
-    )
     try:
-        run(_socket(args), idle_timeout=args.idle_timeout, lanes=args.lanes)
-    except (DaemonAlreadyRunning, SocketPathError, ActivationError) as exc:
+        serve(args)
+    except StreamdError as exc:
         raise CommandError(str(exc)) from None
     return 0
 
 
-def _ask(path: str, message: proto.Request, expected: type[R], when_down: str) -> R:
-    """The daemon's reply of type ``expected``; a ``CommandError`` saying ``when_down``
-    if no daemon answers."""
-    from ._client import DaemonUnavailable, request
+def _client(args: argparse.Namespace) -> DaemonClient:
+    return DaemonClient(_socket(args))
 
-    try:
-        reply = request(path, message)
-    except DaemonUnavailable:
-        raise CommandError(f"no daemon is running on {path}; {when_down}") from None
-    if not isinstance(reply, expected):
-        raise CommandError(f"unexpected reply from the daemon: {reply!r}")
-    return reply
+
+def _unavailable(client: DaemonClient, when_down: str) -> CommandError:
+    return CommandError(f"no daemon is running on {client.path}; {when_down}")
 
 
 def _status(args: argparse.Namespace) -> int:
     from ._status import render_status
 
-    reply = _ask(
-        _socket(args),
-        proto.Status(),
-        proto.StatusReply,
-        "start one with `streamd serve` (the hook falls back to in-process decisions meanwhile)",
-    )
+    client = _client(args)
+    try:
+        reply = client.status()
+    except DaemonUnavailable:
+        raise _unavailable(
+            client,
+            "start one with `streamd serve` (the hook falls back to in-process decisions "
+            "meanwhile)",
+        ) from None
+    except DaemonError as exc:
+        raise CommandError(f"the daemon answered with an error: {exc}") from None
     render_status(reply, as_json=args.json, out=sys.stdout)
     return 0
 
@@ -85,14 +75,18 @@ def _status(args: argparse.Namespace) -> int:
 def _stop(args: argparse.Namespace) -> int:
     import time
 
-    from ._client import DaemonUnavailable, request
-
-    path = _socket(args)
-    reply = _ask(path, proto.Stop(), proto.Stopping, "nothing to stop")
+    client = _client(args)
+    path = client.path
+    try:
+        reply = client.stop()
+    except DaemonUnavailable:
+        raise _unavailable(client, "nothing to stop") from None
+    except DaemonError as exc:
+        raise CommandError(f"the daemon answered with an error: {exc}") from None
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         try:
-            request(path, proto.Ping(), timeout=0.5)
+            DaemonClient(path, timeout=0.5).ping()
         except DaemonUnavailable:
             print(f"stopped the daemon (pid {reply.pid}) on {path}")
             return 0
@@ -150,13 +144,6 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo(sys.stdout)
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="streamd", description="A loop detector for AI coding agents."
@@ -169,22 +156,11 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--json", action="store_true", help="one JSON object per step")
     replay.set_defaults(handler=_replay)
 
+    from streamd.daemon import add_serve_arguments
+
     socket_help = "the daemon's socket (default: $STREAMD_SOCKET, else the user runtime dir)"
     serve = sub.add_parser("serve", help="run the daemon in the foreground")
-    serve.add_argument("--socket", help=socket_help)
-    serve.add_argument(
-        "--idle-timeout",
-        type=float,
-        default=1800.0,
-        help="seconds after which an idle session leaves memory (default 1800)",
-    )
-    serve.add_argument(
-        "--lanes",
-        type=_positive_int,
-        default=4,
-        help="writer threads; more suit a disk with slow fsync (default 4)",
-    )
-    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
+    add_serve_arguments(serve)
     serve.set_defaults(handler=_serve)
 
     status = sub.add_parser("status", help="show the daemon and its live sessions")

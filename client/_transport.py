@@ -1,0 +1,137 @@
+"""The one way to talk to the daemon: connect to its socket, check who is listening,
+send a frame, read a frame. Every client uses it: the hook shim, the operator
+commands, the scripts and the tests.
+
+A frame is a 4-byte big-endian length and that many bytes of payload. This module
+imports only what ``python3 -S -I`` has already loaded, plus ``_socket``: the hook's
+fast path runs it on every tool call.
+"""
+
+import sys
+
+MAX_FRAME = 64 * 1024 * 1024
+"""The largest payload either side sends or accepts (tool results can be megabytes)."""
+HEADER_SIZE = 4
+
+
+class NoAnswer(Exception):
+    """Raised when no daemon of this user answers: nothing listens, the peer is another
+    user, the connection breaks, a frame is too large, or the deadline passes."""
+
+
+def _peer_uid(sock) -> int | None:  # type: ignore[no-untyped-def]
+    """The uid of the process at the other end of a connected Unix socket; None where
+    the platform cannot tell."""
+    import _socket
+
+    if sys.platform.startswith("linux"):
+        creds = sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 12)
+        return int.from_bytes(creds[4:8], sys.byteorder)  # struct ucred {pid, uid, gid}
+    if sys.platform == "darwin" or "bsd" in sys.platform:
+        # getsockopt(fd, SOL_LOCAL = 0, LOCAL_PEERCRED = 1): struct xucred {version, uid, ...}
+        creds = sock.getsockopt(0, 1, 76)
+        return int.from_bytes(creds[4:8], sys.byteorder)
+    return None
+
+
+def connect(path: str, timeout: float):  # type: ignore[no-untyped-def]
+    """A socket connected to the daemon at ``path``, after checking that it runs as
+    this user: a stranger could read every event and write into the agent's context."""
+    import _socket
+    import posix
+
+    try:
+        sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    except OSError:
+        raise NoAnswer("cannot create a socket") from None
+    try:
+        sock.settimeout(timeout)
+        sock.connect(path)
+        uid = _peer_uid(sock)
+    except OSError as exc:
+        sock.close()
+        raise NoAnswer(f"cannot connect to {path}: {exc.strerror or exc}") from None
+    if uid is not None and uid != posix.geteuid():
+        sock.close()
+        raise NoAnswer(f"the process listening on {path} runs as uid {uid}, not as you")
+    return sock
+
+
+def frame(payload: bytes) -> bytes:
+    return len(payload).to_bytes(HEADER_SIZE, "big") + payload
+
+
+def _recv_exactly(sock, size: int, deadline: float) -> bytes:  # type: ignore[no-untyped-def]
+    import time
+
+    chunks = []
+    while size:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise NoAnswer("the daemon did not answer in time")
+        sock.settimeout(remaining)
+        chunk = sock.recv(min(size, 1 << 20))
+        if not chunk:
+            raise NoAnswer("the daemon closed the connection without answering")
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
+def read_frame(sock, deadline: float) -> bytes:  # type: ignore[no-untyped-def]
+    """The next frame's payload, by ``deadline`` (a ``time.monotonic()`` value)."""
+    try:
+        size = int.from_bytes(_recv_exactly(sock, HEADER_SIZE, deadline), "big")
+        if size > MAX_FRAME:
+            raise NoAnswer(f"a reply of {size} bytes is over the {MAX_FRAME}-byte limit")
+        return _recv_exactly(sock, size, deadline)
+    except OSError as exc:
+        raise NoAnswer(f"the connection failed: {exc.strerror or exc}") from None
+
+
+def send_frame(sock, payload: bytes) -> None:  # type: ignore[no-untyped-def]
+    try:
+        sock.sendall(frame(payload))
+    except OSError as exc:
+        raise NoAnswer(f"the connection failed: {exc.strerror or exc}") from None
+
+
+def exchange(path: str, payload: bytes, timeout: float) -> bytes:
+    """Send one request payload and return the reply payload, all within ``timeout``."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    sock = connect(path, timeout)
+    try:
+        send_frame(sock, payload)
+        return read_frame(sock, deadline)
+    finally:
+        sock.close()
+
+
+class Connection:
+    """A persistent connection for many requests, reopened after any failure."""
+
+    def __init__(self, path: str, timeout: float) -> None:
+        self.path = path
+        self.timeout = timeout
+        self._sock = None
+
+    def ask(self, payload: bytes) -> bytes:
+        """The reply payload; raises ``NoAnswer`` (and closes) on any failure."""
+        import time
+
+        deadline = time.monotonic() + self.timeout
+        try:
+            if self._sock is None:
+                self._sock = connect(self.path, self.timeout)
+            send_frame(self._sock, payload)
+            return read_frame(self._sock, deadline)
+        except NoAnswer:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
