@@ -143,9 +143,9 @@ def _load_shared() -> "types.ModuleType":
         package = type(sys)("streamd")
         package.__path__ = [root]
         sys.modules["streamd"] = package
-    import streamd.shared
+    from streamd import shared
 
-    return streamd.shared
+    return shared
 
 
 def decide_offline(

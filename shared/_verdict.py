@@ -36,32 +36,34 @@ class Step:
     shape_digest: str | None = None
     failure_digest: str | None = None
 
-    def key(self, policy: Policy) -> StepKey | None:
-        """The identity two steps must share to extend a run; None breaks any run."""
+    def _tool(self, policy: Policy) -> str | None:
+        """The casefolded tool when this step can extend a run: it has a result and its
+        tool is not exempt."""
         if self.result_digest is None:
             return None
         folded = self.tool_name.casefold()
-        if folded in policy.ignored:
+        return None if folded in policy.ignored else folded
+
+    def key(self, policy: Policy) -> StepKey | None:
+        """The identity two steps must share to extend a run; None breaks any run."""
+        tool = self._tool(policy)
+        if tool is None or self.result_digest is None:
             return None
-        return (folded, self.args_digest, self.result_digest)
+        return (tool, self.args_digest, self.result_digest)
 
     def shape_key(self, policy: Policy) -> StepKey | None:
         """The same call with a result of the same shape (noise aside)."""
-        if self.result_digest is None:
+        tool = self._tool(policy)
+        if tool is None or self.result_digest is None:
             return None
-        folded = self.tool_name.casefold()
-        if folded in policy.ignored:
-            return None
-        return (folded, self.args_digest, self.shape_digest or self.result_digest)
+        return (tool, self.args_digest, self.shape_digest or self.result_digest)
 
     def failure_key(self, policy: Policy) -> FailureKey | None:
         """The same tool failing the same way, whatever its arguments."""
-        if self.failure_digest is None:
+        tool = self._tool(policy)
+        if tool is None or self.failure_digest is None:
             return None
-        folded = self.tool_name.casefold()
-        if folded in policy.ignored:
-            return None
-        return (folded, self.failure_digest)
+        return (tool, self.failure_digest)
 
 
 @dataclass(frozen=True, slots=True)
