@@ -8,7 +8,7 @@ fast path imports only what the interpreter has already loaded, ``_transport`` a
 closes without answering or has not answered within ``ANSWER_TIMEOUT`` seconds, the
 shim decides the call in-process from the session log with ``streamd.shared`` and
 prints the same bytes.
-It always exits 0, prints nothing on an error, and exits by ``HARD_DEADLINE``.
+It always exits 0, prints nothing on an error, and exits by its hard deadline.
 """
 
 import sys
@@ -23,7 +23,11 @@ if TYPE_CHECKING:
     import types
 
 ANSWER_TIMEOUT = 1.0
+"""Seconds the daemon has to answer, counted from when the whole event was sent."""
 HARD_DEADLINE = 4.0
+"""Seconds after which the shim exits whatever happens, for an ordinary event; a large
+one gets a second more per 10 MB, up to ``HARD_DEADLINE_MAX``, to land in the log."""
+HARD_DEADLINE_MAX = 9.0
 MAX_FRAME = _transport.MAX_FRAME
 
 
@@ -101,24 +105,35 @@ def _fsencode(path: str) -> bytes:
 
 
 def step_payload(
-    event: bytes, cwd: bytes, workspace: bytes | None, run_id: str | None, host: str
+    event: bytes,
+    cwd: bytes,
+    workspace: bytes | None,
+    run_id: str | None,
+    host: str,
+    key: str | None = None,
 ) -> bytes:
     """A ``Step`` request, MessagePack built by hand (see ``streamd.daemon.protocol``)."""
     return b"".join(
         (
-            b"\x96\xa4step",
+            b"\x97\xa4step",
             _bin(event),
             _bin(cwd),
             b"\xc0" if workspace is None else _bin(workspace),
             b"\xc0" if run_id is None else _str(run_id),
             _str(host),
+            b"\xc0" if key is None else _str(key),
         )
     )
 
 
+def hard_deadline(event_size: int) -> float:
+    return min(HARD_DEADLINE_MAX, HARD_DEADLINE + event_size / 10_000_000)
+
+
 def printed(reply: bytes) -> bytes | None:
-    """What to print for the daemon's reply; None when the shim must decide itself."""
-    return parse_answer(reply) or b""
+    """What to print for the daemon's reply; None when the shim must decide itself: any
+    reply but an answer (an ``Error``: the daemon could not record the step)."""
+    return parse_answer(reply)
 
 
 def parse_answer(payload: bytes) -> bytes | None:
@@ -154,6 +169,7 @@ def decide_offline(
     workspace: bytes | None,
     run_id: str | None,
     host: str,
+    key: str,
     deadline: float,
 ) -> bytes:
     import os
@@ -165,6 +181,7 @@ def decide_offline(
         workspace=None if workspace is None else os.fsdecode(workspace),
         run_id=run_id,
         host=host,
+        key=key,
     )
     output: bytes = shared.handle_offline(request, deadline=deadline)
     return output
@@ -199,27 +216,44 @@ def run(argv: list[str]) -> bytes:
         except UnicodeDecodeError:
             run_id = None
     host = options.get("host") or "claude"
+    key = posix.urandom(9).hex()
+    bound = hard_deadline(len(event))
+    _arm_deadline(max(0.001, started + bound - time.monotonic()))
+    deadline = started + bound - 0.5
     if len(event) + 1024 <= MAX_FRAME:
-        payload = step_payload(event, cwd, workspace, run_id, host)
+        payload = step_payload(event, cwd, workspace, run_id, host, key)
         path = options.get("socket") or default_socket()
+        # Sending may take half of what is left after the answer's second: the rest is
+        # the fallback's, should the daemon not take it all.
+        sending = max(ANSWER_TIMEOUT, (deadline - ANSWER_TIMEOUT - time.monotonic()) / 2)
         try:
-            answer = printed(_transport.exchange(path, payload, ANSWER_TIMEOUT))
+            answer = printed(_transport.exchange(path, payload, ANSWER_TIMEOUT, sending))
         except _transport.NoAnswer:
             answer = None
         if answer is not None:
             return answer
-    return decide_offline(event, cwd, workspace, run_id, host, started + HARD_DEADLINE - 0.5)
+    return decide_offline(event, cwd, workspace, run_id, host, key, deadline)
 
 
 def main() -> None:
     import posix
 
     try:
-        _arm_deadline(HARD_DEADLINE)
+        _arm_deadline(HARD_DEADLINE_MAX)
         output = run(sys.argv[1:])
-        if output:
-            sys.stdout.buffer.write(output)
-            sys.stdout.buffer.flush()
+        emit(output)
     except BaseException:
         pass
     posix._exit(0)
+
+
+def emit(output: bytes) -> None:
+    """Write the answer to stdout whole: the hard stop is disarmed first, so the host
+    never reads half a JSON object."""
+    import _signal
+    import posix
+
+    _signal.setitimer(_signal.ITIMER_REAL, 0)
+    view = memoryview(output)
+    while view:
+        view = view[posix.write(1, view) :]

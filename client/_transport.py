@@ -96,15 +96,17 @@ def send_frame(sock, payload: bytes) -> None:  # type: ignore[no-untyped-def]
         raise NoAnswer(f"the connection failed: {exc.strerror or exc}") from None
 
 
-def exchange(path: str, payload: bytes, timeout: float) -> bytes:
-    """Send one request payload and return the reply payload, all within ``timeout``."""
+def exchange(path: str, payload: bytes, timeout: float, sending: float | None = None) -> bytes:
+    """Send one request payload and return the reply payload. The reply is awaited for
+    ``timeout`` seconds from when the request is sent, which may take ``sending``
+    seconds (default ``timeout``): a large event takes a while to send."""
     import time
 
-    deadline = time.monotonic() + timeout
     sock = connect(path, timeout)
     try:
+        sock.settimeout(sending if sending is not None else timeout)
         send_frame(sock, payload)
-        return read_frame(sock, deadline)
+        return read_frame(sock, time.monotonic() + timeout)
     finally:
         sock.close()
 

@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from ._frames import DEFAULT_READ_BUDGET
 from ._lanes import DEFAULT_LANES
 from ._paths import socket_path
 from ._server import DEFAULT_IDLE_TIMEOUT, run
@@ -36,6 +37,13 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_LANES,
         help="writer threads; more suit a disk with slow fsync (default 4)",
     )
+    parser.add_argument(
+        "--read-budget",
+        type=_positive_int,
+        default=DEFAULT_READ_BUDGET // (1024 * 1024),
+        metavar="MIB",
+        help="MiB that incoming frames may hold at once, across connections (default 256)",
+    )
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
 
 
@@ -46,7 +54,12 @@ def serve(args: argparse.Namespace) -> None:
         level=getattr(logging, args.log_level.upper()),
         format="%(asctime)s streamd[%(process)d] %(levelname)s %(message)s",
     )
-    run(socket_path(args.socket), idle_timeout=args.idle_timeout, lanes=args.lanes)
+    run(
+        socket_path(args.socket),
+        idle_timeout=args.idle_timeout,
+        lanes=args.lanes,
+        read_budget=args.read_budget * 1024 * 1024,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

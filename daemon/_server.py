@@ -27,10 +27,10 @@ from streamd.shared import Decision, HookRequest, resolve
 
 from . import protocol as proto
 from ._activation import Notifier
-from ._frames import FrameReader
+from ._frames import DEFAULT_READ_BUDGET, ByteBudget, FrameReader
 from ._lanes import DEFAULT_LANES, Lanes
 from ._paths import remove_quietly
-from ._sessions import Job, SessionTable
+from ._sessions import Job, SessionTable, Wanted
 
 log = logging.getLogger("streamd")
 
@@ -51,14 +51,23 @@ class Daemon:
         idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
         lanes: int = DEFAULT_LANES,
         notifier: Notifier | None = None,
+        read_budget: int = DEFAULT_READ_BUDGET,
     ) -> None:
         self.socket_path = socket_path
         self.idle_timeout = idle_timeout
-        self.table = SessionTable(lanes)
-        self.lanes: Lanes[Job, Decision] = Lanes(self.table.apply, lanes)
+        # Descriptors: a quarter for kept-open logs, the rest for connections, less a
+        # reserve; past the cap, connections wait in the listen backlog.
+        limit = _open_file_limit()
+        logs_per_lane = max(4, min(128, limit // (4 * lanes)))
+        self.max_connections = max(8, limit - lanes * logs_per_lane - 64)
+        self.connections = 0
+        self.read_budget = ByteBudget(read_budget)
+        self.table = SessionTable(lanes, logs_per_lane)
+        self.lanes: Lanes[Job, Decision | None] = Lanes(self.table.apply, lanes)
         self.started = time.time()
         self.requests: collections.Counter[str] = collections.Counter()
         self.errors = 0
+        self.abandoned = 0
         self.latencies: collections.deque[float] = collections.deque(maxlen=8192)
         self.notifier = notifier or Notifier({})
         self._stop = anyio.Event()
@@ -102,12 +111,16 @@ class Daemon:
         with scope:
             async with listener:
                 while True:
+                    while self.connections >= self.max_connections:
+                        await anyio.sleep(0.01)  # the rest wait in the listen backlog
                     try:
                         stream = await listener.accept()
-                    except OSError as exc:  # EMFILE and friends: back off, keep serving
-                        log.error("accept failed: %s", exc)
+                    except (OSError, anyio.BrokenResourceError) as exc:
+                        # EMFILE and friends (anyio wraps them): back off, keep serving.
+                        log.error("accept failed: %s; retrying", exc.__cause__ or exc)
                         await anyio.sleep(0.1)
                         continue
+                    self.connections += 1
                     tg.start_soon(self._connection, stream)
 
     async def _watch_signals(self) -> None:
@@ -141,6 +154,8 @@ class Daemon:
         except Exception:  # one connection's failure must not stop the daemon
             self.errors += 1
             log.exception("a connection failed; closing it")
+        finally:
+            self.connections -= 1
 
     async def _serve_connection(self, stream: SocketStream) -> None:
         async with stream:
@@ -149,11 +164,15 @@ class Daemon:
                 log.warning("refused a connection from another user")
                 await self._send(stream, proto.Error("forbidden", "peer is another user"))
                 return
-            reader = FrameReader(stream.receive)
+            reader = FrameReader(stream.receive, self.read_budget)
             # One scope for the connection's life: armed while a frame is awaited.
             patience = anyio.CancelScope()
-            with patience:
-                await self._serve_frames(stream, reader, patience)
+            try:
+                with patience:
+                    await self._serve_frames(stream, reader, patience)
+            finally:
+                with anyio.CancelScope(shield=True):
+                    await reader.release()
             if patience.cancelled_caught:
                 log.debug("closed a connection that sent no frame in %ss", FRAME_TIMEOUT)
 
@@ -175,11 +194,12 @@ class Daemon:
                 return
             self._inflight += 1
             try:
-                reply = await self._dispatch(request)
-                if not await self._send(stream, reply):
+                reply = await self._dispatch(request, stream)
+                if reply is None or not await self._send(stream, reply):
                     return
             finally:
                 self._inflight -= 1
+                await reader.release()
 
     async def _read_frame(self, stream: SocketStream, reader: FrameReader) -> bytes | None:
         """The next frame's payload; None when the connection is done with."""
@@ -200,20 +220,27 @@ class Daemon:
 
     async def _send(self, stream: SocketStream, reply: proto.Reply) -> bool:
         try:
-            await stream.send(proto.frame(reply))
+            data = proto.frame(reply)
+        except Exception as exc:  # the client is owed an answer all the same
+            self.errors += 1
+            log.error("cannot encode a %s reply: %s", type(reply).__name__, exc)
+            data = proto.frame(proto.Error("internal", f"the reply could not be encoded: {exc}"))
+        try:
+            await stream.send(data)
         except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
             return False
         return True
 
     # -- dispatch ------------------------------------------------------------------
 
-    async def _dispatch(self, request: proto.Request) -> proto.Reply:
+    async def _dispatch(self, request: proto.Request, stream: SocketStream) -> proto.Reply | None:
+        """The reply; None when the client has gone and gets none."""
         kind = type(request).__name__
         self.requests[kind] += 1
         try:
             match request:
                 case proto.Step():
-                    return await self._step(request)
+                    return await self._step(request, _waiting(stream))
                 case proto.Ping():
                     return proto.Pong(os.getpid(), VERSION)
                 case proto.Stop():
@@ -227,7 +254,7 @@ class Daemon:
             log.exception("failed to handle a %s request", kind)
             return proto.Error("internal", f"{type(exc).__name__}: {exc}")
 
-    async def _step(self, request: proto.Step) -> proto.Reply:
+    async def _step(self, request: proto.Step, wanted: Wanted) -> proto.Reply | None:
         started = time.perf_counter()
         hook_request = HookRequest(
             request.event,
@@ -235,6 +262,7 @@ class Daemon:
             workspace=None if request.workspace is None else os.fsdecode(request.workspace),
             run_id=request.run_id,
             host=request.host,
+            key=request.key,
         )
         if len(request.event) <= INLINE_EVENT_LIMIT:
             target = resolve(hook_request)
@@ -249,13 +277,17 @@ class Daemon:
         session.inflight += 1
         try:
             lane = self.lanes.lane_for(target.log_path)
-            decision = await self.lanes.submit(lane, (session, target, request.run_id))
+            decision = await self.lanes.submit(lane, (session, target, request.run_id, wanted))
         except OSError as exc:
             self.errors += 1
             log.error("cannot record a step in %s: %s", target.log_path, exc)
             return proto.Error("io-error", str(exc))
         finally:
             session.inflight -= 1
+        if decision is None:
+            self.abandoned += 1
+            log.info("a client gave up on a step before it was applied; it decides it itself")
+            return None
         self.latencies.append(time.perf_counter() - started)
         return proto.Answer(decision.answer)
 
@@ -266,13 +298,13 @@ class Daemon:
             verdict = s.last_verdict
             sessions.append(
                 proto.SessionInfo(
-                    workspace=s.workspace,
-                    session=s.session,
+                    workspace=_shown(s.workspace),
+                    session=_shown(s.session),
                     host=s.host,
                     steps=tracker.steps if tracker else 0,
                     state=verdict.state.value if verdict else "UNKNOWN",
                     run=verdict.repeat_run if verdict else 0,
-                    last_tool=s.last_tool,
+                    last_tool=_shown(s.last_tool),
                     firings=s.firings,
                     last_seen=s.last_seen,
                     rule=verdict.rule if verdict is not None and verdict.fired else "",
@@ -282,12 +314,22 @@ class Daemon:
             pid=os.getpid(),
             version=VERSION,
             started=self.started,
-            socket=self.socket_path,
+            socket=_shown(self.socket_path),
             requests=dict(self.requests),
             errors=self.errors,
             latency_ms=_percentiles(self.latencies),
+            read_peak_bytes=self.read_budget.peak,
             sessions=sorted(sessions, key=lambda i: -i.last_seen),
         )
+
+
+def _open_file_limit() -> int:
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not on Windows
+        return 1024
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    return 65536 if soft == resource.RLIM_INFINITY else soft
 
 
 def _raise_open_file_limit() -> None:
@@ -302,6 +344,11 @@ def _raise_open_file_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
 
 
+def _shown(text: str) -> str:
+    """A path or name as UTF-8 can carry it: bytes that are not UTF-8 become U+FFFD."""
+    return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+
+
 def _percentiles(samples: collections.deque[float]) -> dict[str, float]:
     if not samples:
         return {}
@@ -311,6 +358,22 @@ def _percentiles(samples: collections.deque[float]) -> dict[str, float]:
         return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1e3, 3)
 
     return {"p50": pick(0.50), "p90": pick(0.90), "p99": pick(0.99), "max": pick(1.0)}
+
+
+def _waiting(stream: SocketStream) -> Wanted:
+    """Whether the client at the other end has not hung up: a shim that gave up on
+    the daemon closes its end and decides the call itself."""
+    raw: socket.socket = stream.extra(anyio.abc.SocketAttribute.raw_socket)
+
+    def wanted() -> bool:
+        try:
+            return raw.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) != b""
+        except BlockingIOError:
+            return True
+        except OSError:
+            return False
+
+    return wanted
 
 
 def _peer_is_us(stream: SocketStream) -> bool:
@@ -324,7 +387,11 @@ def _peer_is_us(stream: SocketStream) -> bool:
 
 
 def run(
-    socket_path: str, *, idle_timeout: float = DEFAULT_IDLE_TIMEOUT, lanes: int = DEFAULT_LANES
+    socket_path: str,
+    *,
+    idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
+    lanes: int = DEFAULT_LANES,
+    read_budget: int = DEFAULT_READ_BUDGET,
 ) -> None:
     """Serve in the foreground until stopped: on the socket a service manager passed,
     else on ``socket_path``, bound here. Raises ``DaemonAlreadyRunning``,
@@ -343,7 +410,13 @@ def run(
 
     async def main() -> None:
         listener = await SocketListener.from_socket(sock)
-        daemon = Daemon(socket_path, idle_timeout=idle_timeout, lanes=lanes, notifier=Notifier())
+        daemon = Daemon(
+            socket_path,
+            idle_timeout=idle_timeout,
+            lanes=lanes,
+            notifier=Notifier(),
+            read_budget=read_budget,
+        )
         await daemon.serve(listener, owns_socket_file=inherited is None)
 
     anyio.run(main)

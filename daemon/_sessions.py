@@ -13,15 +13,18 @@ import collections
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from streamd.shared import (
     DEFAULT_POLICY,
+    IDEMPOTENCY_WINDOW,
     Decision,
     Detector,
     LockedLog,
     Policy,
     PolicyError,
+    Recovery,
     Target,
     Verdict,
     decide,
@@ -30,6 +33,7 @@ from streamd.shared import (
     open_log,
     policy_path,
     recover_fd,
+    window_ids,
 )
 
 from ._lanes import DEFAULT_LANES
@@ -37,7 +41,9 @@ from ._lanes import DEFAULT_LANES
 log = logging.getLogger("streamd")
 
 SessionKey = tuple[str, str]
-Job = tuple["Session", Target, str | None]
+Wanted = Callable[[], bool]
+"""Whether the request's client still waits for the answer."""
+Job = tuple["Session", Target, str | None, Wanted | None]
 
 
 @dataclass(slots=True)
@@ -49,7 +55,10 @@ class Session:
     tracker: Detector | None = None
     size: int = -1
     last_tool: str = ""
-    last_tool_use_id: str | None = None
+    recent_ids: collections.deque[str] = field(
+        default_factory=lambda: collections.deque(maxlen=IDEMPOTENCY_WINDOW)
+    )
+    """The ids of the records in the log's idempotency window."""
     last_verdict: Verdict | None = None
     firings: int = 0
     last_seen: float = field(default_factory=time.time)
@@ -109,28 +118,37 @@ class SessionTable:
             self.drop(*key)
         return len(idle)
 
-    def apply(self, lane: int, job: Job) -> Decision:
-        """Decide one step and append its record; blocking, on the session's lane."""
-        session, target, run_id = job
+    def apply(self, lane: int, job: Job) -> Decision | None:
+        """Decide one step and append its record; blocking, on the session's lane.
+        None when the client stopped waiting: it decides the call itself, so applying it
+        late would record it twice or out of its order."""
+        session, target, run_id, wanted = job
         policy = self.policies.get(session.workspace)
         event = target.event
         log_file = self.open_logs[lane].lock(target.log_path)
         try:
-            recorded: Verdict | None = None
+            if wanted is not None and not wanted():
+                return None
             tracker = session.tracker
             unchanged = tracker is not None and session.size == log_file.size
-            if tracker is None or not unchanged or tracker.policy != policy:
+            stale = event.tool_use_id is not None and event.tool_use_id in session.recent_ids
+            recovery: Recovery | None = None
+            if tracker is None or not unchanged or tracker.policy != policy or stale:
                 recovery = recover_fd(
                     log_file.fd, log_file.size, policy, tool_use_id=event.tool_use_id
                 )
-                tracker, recorded = recovery.tracker, recovery.recorded
-                session.tracker = tracker
-            elif event.tool_use_id is not None and event.tool_use_id == session.last_tool_use_id:
-                recorded = session.last_verdict
+                tracker = session.tracker = recovery.tracker
+                if not unchanged:
+                    session.recent_ids.clear()
+                    session.recent_ids.extend(window_ids(log_file.fd, log_file.size))
+            assert tracker is not None
+            recorded = recovery.recorded if recovery is not None else None
             decision = decide(tracker, target, run_id=run_id, recorded=recorded)
-            if decision.record is not None and event.step is not None:
+            if decision.record is not None and decision.after is not None:
                 log_file.append(decision.record, ends_clean=unchanged)
-                tracker.push(event.step)
+                session.tracker = decision.after
+                if event.tool_use_id is not None:
+                    session.recent_ids.append(event.tool_use_id)
             session.size = log_file.size
         finally:
             log_file.unlock()
@@ -138,7 +156,6 @@ class SessionTable:
             session.last_tool = event.step.tool_name
         session.last_seen = time.time()
         if decision.verdict is not None:
-            session.last_tool_use_id = event.tool_use_id
             session.last_verdict = decision.verdict
             if decision.record is not None and decision.verdict.fired:
                 session.firings += 1

@@ -4,7 +4,8 @@ A frame is a 4-byte big-endian length followed by that many bytes of MessagePack
 Every message is a tagged-union ``Struct`` encoded as an array whose first element is
 its tag, so the stdlib-only shim can build a ``Step`` and read an ``Answer`` by hand:
 
-    Step    ["step", event: bin, cwd: bin, workspace: bin|nil, run_id: str|nil, host: str]
+    Step    ["step", event: bin, cwd: bin, workspace: bin|nil, run_id: str|nil, host: str,
+             key: str|nil]
     Answer  ["answer", output: bin]           the exact bytes the hook prints (maybe empty)
     Error   ["error", code: str, message: str]
 
@@ -37,6 +38,8 @@ class Step(msgspec.Struct, tag="step", array_like=True, frozen=True):
     workspace: bytes | None = None
     run_id: str | None = None
     host: str = "claude"
+    key: str | None = None
+    """The shim's idempotency key for this call, for an event with no ``tool_use_id``."""
 
 
 class Status(msgspec.Struct, tag="status", array_like=True, frozen=True):
@@ -81,6 +84,8 @@ class StatusReply(msgspec.Struct, tag="status-reply", array_like=True, frozen=Tr
     errors: int
     latency_ms: dict[str, float]
     sessions: list[SessionInfo]
+    read_peak_bytes: int = 0
+    """The most bytes incoming frames held at once (bounded by ``serve --read-budget``)."""
 
 
 class Pong(msgspec.Struct, tag="pong", array_like=True, frozen=True):

@@ -24,6 +24,7 @@ from ._errors import StreamdError
 from ._hosts import DEFAULT_HOST, HOSTS, UnknownHost, answer_payload, to_claude_shape
 from ._log import (
     LockedLog,
+    UnsafeLogPath,
     iter_records_backwards,
     lock_log,
     open_locked,
@@ -53,7 +54,7 @@ from ._record import (
 )
 from ._rules import Detector
 from ._shape import failure_gist, normalize
-from ._tail import IDEMPOTENCY_WINDOW, Recovery, recover, recover_fd
+from ._tail import IDEMPOTENCY_WINDOW, Recovery, recover, recover_fd, window_ids
 from ._verdict import Step, StreamState, StreamTracker, Verdict, classify
 from ._workspace import load_policy, policy_or_default, policy_path
 
@@ -84,6 +85,7 @@ __all__ = [
     "StreamdError",
     "Target",
     "UnknownHost",
+    "UnsafeLogPath",
     "Verdict",
     "adapt_event",
     "answer_payload",
@@ -118,4 +120,5 @@ __all__ = [
     "safe_session_name",
     "step_from_event",
     "to_claude_shape",
+    "window_ids",
 ]

@@ -199,7 +199,19 @@ def adapt_event(event: Mapping[str, object]) -> HookEvent:
     )
 
 
+SESSION_NAME_LIMIT = 200
+"""Bytes of a log's file name before ``.jsonl``; file systems allow 255."""
+
+
 def safe_session_name(session_id: str) -> str | None:
-    """The session id as a file name: alphanumerics, ``-`` and ``_`` only."""
+    """The session id as a file name: alphanumerics, ``-`` and ``_`` only. An id that
+    is already such a name keeps it, as dos-kernel names it. One that had to be changed
+    (``a/b`` and ``ab`` would share ``ab``) or is too long gets its kept characters and
+    a digest of the whole id. An id that keeps nothing has no log, as in dos-kernel."""
     safe = "".join(c for c in session_id if c.isalnum() or c in "-_")
-    return safe or None
+    if not safe:
+        return None
+    if safe == session_id and len(safe.encode("utf-8")) <= SESSION_NAME_LIMIT:
+        return safe
+    tag = digest(session_id.encode("utf-8", "surrogatepass"))
+    return f"{safe[:64]}-{tag}"

@@ -8,7 +8,7 @@ the same two functions, which is why the fallback prints what the daemon would h
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ._adapter import HookEvent, adapt_event, parse_event, safe_session_name
 from ._answer import render_answer
@@ -25,6 +25,9 @@ class HookRequest:
     workspace: str | None = None
     run_id: str | None = None
     host: str = DEFAULT_HOST
+    key: str | None = None
+    """The shim's idempotency key, for an event without a ``tool_use_id`` (Gemini CLI
+    sends none): the daemon and the shim's fallback record the call under it alike."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +48,9 @@ class Decision:
     record: bytes | None
     answer: bytes
     verdict: Verdict | None
+    after: Detector | None = None
+    """The detector once ``record`` is appended: the caller adopts it instead of
+    folding the step again."""
 
 
 NOTHING = Decision(None, b"", None)
@@ -69,6 +75,8 @@ def resolve(request: HookRequest) -> Target | None:
     workspace = os.path.abspath(
         os.path.join(request.cwd, request.workspace or event.cwd or request.cwd)
     )
+    if event.tool_use_id is None and request.key:
+        event = replace(event, tool_use_id=f"streamd-{request.key}")
     name = raw.get("hook_event_name")
     host_event = name if isinstance(name, str) else None
     return Target(workspace, session, log_path(workspace, session), event, request.host, host_event)
@@ -122,4 +130,4 @@ def decide(
         )
     except UnicodeEncodeError:
         return NOTHING
-    return Decision(record, answer(verdict), verdict)
+    return Decision(record, answer(verdict), verdict, probe)

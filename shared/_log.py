@@ -4,9 +4,12 @@ The record format itself is ``_record``'s."""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 from collections.abc import Iterator
 
+from ._errors import StreamdError
 from ._record import Record, parse_line
 
 _CHUNK = 8192
@@ -62,10 +65,16 @@ class LockedLog:
         knows the log ends with a whole line."""
         if self.size and not ends_clean and os.pread(self.fd, 1, self.size - 1) != b"\n":
             line = b"\n" + line
-        written = os.write(self.fd, line)
-        while written < len(line):  # pragma: no cover - regular files write whole
-            written += os.write(self.fd, line[written:])
-        os.fsync(self.fd)
+        try:
+            written = os.write(self.fd, line)
+            while written < len(line):  # a full disk writes part of it, then fails
+                written += os.write(self.fd, line[written:])
+            os.fsync(self.fd)
+        except BaseException:
+            # Take the part back: a torn line mid-log would hide the records after it.
+            os.ftruncate(self.fd, self.size)
+            os.fsync(self.fd)
+            raise
         self.size += len(line)
 
     def close(self) -> None:
@@ -83,14 +92,72 @@ class LockedLog:
         self.close()
 
 
-def open_log(path: str) -> int:
-    """Open (creating, with its directories) a session log for append."""
-    flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+class UnsafeLogPath(StreamdError, PermissionError):
+    """Raised when a session log or its directory is a symbolic link, or a directory
+    of it is owned by another user or writable by others: writing there could land in
+    someone else's file or let them read the tool stream."""
+
+
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
+_LOG_FLAGS = os.O_RDWR | os.O_APPEND | os.O_CREAT | _CLOEXEC | _NOFOLLOW
+
+
+def _private_dir(parent: int, name: str, shown: str) -> int:
+    """``name`` under the directory ``parent``, created 0700 if missing, opened without
+    following a link, and refused unless it is ours and no one else can write it."""
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(name, 0o700, dir_fd=parent)
     try:
-        return os.open(path, flags, 0o644)
-    except FileNotFoundError:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        return os.open(path, flags, 0o644)
+        fd = os.open(name, os.O_RDONLY | _DIRECTORY | _NOFOLLOW | _CLOEXEC, dir_fd=parent)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+            raise UnsafeLogPath(
+                f"{shown} is not a directory (a symbolic link?); remove it"
+            ) from None
+        raise
+    st = os.fstat(fd)
+    if st.st_uid != os.geteuid() or st.st_mode & 0o022:
+        os.close(fd)
+        raise UnsafeLogPath(
+            f"{shown} is owned by uid {st.st_uid} with mode {st.st_mode & 0o777:o}; session "
+            f"logs are written only where uid {os.geteuid()} alone can write (chown or chmod "
+            "it, or remove it)"
+        )
+    return fd
+
+
+def open_log(path: str) -> int:
+    """Open a session log for append, creating it 0600 and its ``.dos/streams``
+    directories 0700. No link is followed from the workspace down; a directory that
+    another user owns or can write is refused (``UnsafeLogPath``)."""
+    streams, name = os.path.split(path)
+    dos, streams_name = os.path.split(streams)
+    workspace, dos_name = os.path.split(dos)
+    if (dos_name, streams_name) == (".dos", "streams"):
+        base, chain = workspace, [dos_name, streams_name]
+    else:  # a log outside the usual layout: only its own directory is checked
+        base, chain = dos, [streams_name]
+    try:
+        parent = os.open(base or ".", os.O_RDONLY | _DIRECTORY | _CLOEXEC)
+    except FileNotFoundError:  # a workspace not made yet: the user's to have, as dos-kernel
+        os.makedirs(base, exist_ok=True)
+        parent = os.open(base, os.O_RDONLY | _DIRECTORY | _CLOEXEC)
+    try:
+        for part in chain:
+            child = _private_dir(parent, part, os.path.join(base, part))
+            os.close(parent)
+            parent = child
+            base = os.path.join(base, part)
+        try:
+            return os.open(name, _LOG_FLAGS, 0o600, dir_fd=parent)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise UnsafeLogPath(f"{path} is a symbolic link; remove it") from None
+            raise
+    finally:
+        os.close(parent)
 
 
 def lock_log(fd: int, *, blocking: bool = True) -> LockedLog:

@@ -56,6 +56,11 @@ def utc_stamp() -> str:
     return _last_stamp[1]
 
 
+def encode_id(tool_use_id: str) -> bytes:
+    """A ``tool_use_id`` as a record holds it, quotes included: how to search for it."""
+    return json.dumps(tool_use_id, ensure_ascii=False).translate(_LINE_BREAKS).encode("utf-8")
+
+
 def encode_record(
     step: Step,
     *,

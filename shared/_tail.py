@@ -8,14 +8,13 @@ record's own index; only a log whose newest record lacks one is counted in full.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ._log import iter_records_backwards
 from ._policy import Policy
-from ._record import Record, parse_line
+from ._record import Record, encode_id, parse_line
 from ._rules import Detector
 from ._verdict import Verdict
 
@@ -94,11 +93,19 @@ def _window(fd: int, size: int) -> bytes:
     return b"\n".join(lines[-(IDEMPOTENCY_WINDOW + 1) :])
 
 
+def window_ids(fd: int, size: int) -> list[str]:
+    """The ``tool_use_id`` of every record in the idempotency window, oldest first."""
+    ids: list[str] = []
+    for line in _window(fd, size).split(b"\n"):
+        ids.extend(r.tool_use_id for r in parse_line(line) if r.tool_use_id is not None)
+    return ids
+
+
 def _find_recorded(fd: int, size: int, records: _Backwards, tool_use_id: str) -> int | None:
     """Which newest record within the window holds ``tool_use_id``. The raw bytes are
     searched first, so a call not yet recorded parses nothing."""
     raw = _window(fd, size)
-    if json.dumps(tool_use_id, ensure_ascii=False).encode() not in raw:
+    if encode_id(tool_use_id) not in raw:
         return None
     in_window = sum(len(parse_line(line)) for line in raw.split(b"\n"))
     for i in range(in_window):

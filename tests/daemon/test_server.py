@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import socket
@@ -221,7 +222,8 @@ class TestBadInput:
         for n in range(3):
             run_shim(read_event(ws, n, session="../../etc/passwd"), daemon.socket_path)
         logs = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*.jsonl"))
-        assert logs == [Path("a/b/.dos/streams/etcpasswd.jsonl")]
+        digest = hashlib.sha256(b"../../etc/passwd").hexdigest()[:16]
+        assert logs == [Path(f"a/b/.dos/streams/etcpasswd-{digest}.jsonl")]
 
     def test_fifty_megabyte_result(self, daemon: DaemonProcess, tmp_path: Path) -> None:
         big = "x" * (50 * 1024 * 1024)

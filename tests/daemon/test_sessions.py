@@ -40,7 +40,9 @@ def target(workspace: Path, n: int, *, result: str = "same", session: str = "s1"
 def apply(table: SessionTable, workspace: Path, n: int, **kw: str) -> bytes:
     t = target(workspace, n, **kw)
     session = table.session_for(t, "claude")
-    return table.apply(0, (session, t, None)).answer
+    decision = table.apply(0, (session, t, None, None))
+    assert decision is not None
+    return decision.answer
 
 
 class TestSessionTable:
@@ -65,6 +67,25 @@ class TestSessionTable:
         handle_offline(HookRequest(event(tmp_path, 1), cwd="/"))  # the shim's fallback wrote it
         third = apply(table, tmp_path, 2)
         assert b"REPEATING" in third
+        records = read_records(str(tmp_path / ".dos/streams/s1.jsonl"))
+        assert [r.tool_use_id for r in records] == ["toolu_0", "toolu_1", "toolu_2"]
+
+    def test_a_request_whose_client_left_is_not_applied(self, tmp_path: Path) -> None:
+        table = SessionTable(lanes=1)
+        apply(table, tmp_path, 0)
+        t = target(tmp_path, 1)
+        session = table.session_for(t, "claude")
+        assert table.apply(0, (session, t, None, lambda: False)) is None
+        assert len(read_records(str(tmp_path / ".dos/streams/s1.jsonl"))) == 1
+
+    def test_a_stale_request_is_answered_from_the_log(self, tmp_path: Path) -> None:
+        """Two requests queued while the fallback recorded both calls: the first one's
+        recovery must not make the second look new."""
+        table = SessionTable(lanes=1)
+        apply(table, tmp_path, 0)
+        offline = [handle_offline(HookRequest(event(tmp_path, n), cwd="/")) for n in (1, 2)]
+        assert apply(table, tmp_path, 1) == offline[0]
+        assert apply(table, tmp_path, 2) == offline[1]
         records = read_records(str(tmp_path / ".dos/streams/s1.jsonl"))
         assert [r.tool_use_id for r in records] == ["toolu_0", "toolu_1", "toolu_2"]
 

@@ -106,8 +106,8 @@ class TestSafeSessionName:
         ("raw", "safe"),
         [
             ("abc-123_x", "abc-123_x"),
-            ("../../etc/passwd", "etcpasswd"),
-            ("a b/c\\d", "abcd"),
+            ("../../etc/passwd", "etcpasswd-" + sha16(b"../../etc/passwd")),
+            ("a b/c\\d", "abcd-" + sha16(b"a b/c\\d")),
             ("séssion", "séssion"),
             ("../..", None),
             ("", None),
@@ -115,6 +115,15 @@ class TestSafeSessionName:
     )
     def test_keeps_only_alphanumerics_dash_underscore(self, raw: str, safe: str | None) -> None:
         assert safe_session_name(raw) == safe
+
+    def test_ids_that_sanitize_alike_get_their_own_logs(self) -> None:
+        names = {safe_session_name(i) for i in ("ab", "a/b", "a\0b", "a b")}
+        assert len(names) == 4 and "ab" in names
+
+    def test_a_long_id_gets_a_short_name(self) -> None:
+        name = safe_session_name("x" * 300)
+        assert name is not None and len(name) == 64 + 1 + 16
+        assert name != safe_session_name("x" * 301)
 
 
 class TestShapeAndFailure:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -8,10 +9,12 @@ import pytest
 from streamd.shared import (
     Record,
     Step,
+    UnsafeLogPath,
     encode_record,
     iter_records_backwards,
     log_path,
     open_locked,
+    open_log,
     parse_line,
     read_records,
 )
@@ -232,3 +235,61 @@ class TestUtcStamp:
         stamp = dt.datetime.strptime(utc_stamp(), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
         after = dt.datetime.now(dt.UTC)
         assert before <= stamp <= after
+
+
+class TestPrivateLogs:
+    """Logs are the user's alone; no link is followed on the way to one."""
+
+    def layout(self, tmp_path: Path) -> Path:
+        return tmp_path / ".dos" / "streams" / "s.jsonl"
+
+    def test_log_and_directories_are_created_private(self, tmp_path: Path) -> None:
+        path = self.layout(tmp_path)
+        os.close(open_log(str(path)))
+        assert path.stat().st_mode & 0o777 == 0o600
+        assert path.parent.stat().st_mode & 0o777 == 0o700
+        assert path.parent.parent.stat().st_mode & 0o777 == 0o700
+
+    def test_an_existing_dos_kernel_directory_is_kept(self, tmp_path: Path) -> None:
+        path = self.layout(tmp_path)
+        path.parent.mkdir(parents=True, mode=0o755)
+        os.close(open_log(str(path)))
+        assert path.exists()
+
+    def test_a_symlinked_log_is_refused(self, tmp_path: Path) -> None:
+        victim = tmp_path / "victim.txt"
+        victim.write_text("keep")
+        path = self.layout(tmp_path)
+        path.parent.mkdir(parents=True, mode=0o700)
+        path.symlink_to(victim)
+        with pytest.raises(UnsafeLogPath, match="symbolic link"):
+            open_log(str(path))
+        assert victim.read_text() == "keep"
+
+    @pytest.mark.parametrize("which", [".dos", ".dos/streams"])
+    def test_a_symlinked_directory_is_refused(self, tmp_path: Path, which: str) -> None:
+        elsewhere = tmp_path / "elsewhere"
+        (elsewhere / "streams").mkdir(parents=True, mode=0o700)
+        elsewhere.chmod(0o700)
+        link = tmp_path / which
+        link.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        link.symlink_to(elsewhere if which == ".dos" else elsewhere / "streams")
+        with pytest.raises(UnsafeLogPath, match="not a directory"):
+            open_log(str(self.layout(tmp_path)))
+        assert not list((elsewhere / "streams").iterdir())
+
+    def test_a_directory_others_can_write_is_refused(self, tmp_path: Path) -> None:
+        path = self.layout(tmp_path)
+        path.parent.mkdir(parents=True)
+        path.parent.chmod(0o777)
+        with pytest.raises(UnsafeLogPath, match="mode 777"):
+            open_log(str(path))
+
+    @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give a directory away")
+    def test_a_directory_another_user_owns_is_refused(self, tmp_path: Path) -> None:
+        path = self.layout(tmp_path)
+        path.parent.mkdir(parents=True, mode=0o700)
+        os.chown(path.parent, 65534, 65534)
+        with pytest.raises(UnsafeLogPath, match="uid 65534"):
+            open_log(str(path))
+        assert not path.exists()
