@@ -209,7 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code: int = args.handler(args)
-    except CommandError as exc:
+    except StreamdError as exc:  # CommandError, and any other that says what to do
         print(f"streamd {args.command}: {exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:

@@ -26,13 +26,19 @@ class SocketPathError(StreamdError):
 
 
 def default_socket_path() -> str:
+    """``<user runtime dir>/streamd/streamd.sock``. platformdirs creates a missing runtime
+    directory private to the user and refuses one another user made (in ``/tmp``, say),
+    which would let them listen in our place."""
     import warnings
 
     import platformdirs
 
     with warnings.catch_warnings():  # a missing XDG_RUNTIME_DIR warns; its fallback is fine
         warnings.simplefilter("ignore")
-        runtime = platformdirs.user_runtime_dir("streamd")
+        try:
+            runtime = platformdirs.user_runtime_dir("streamd", ensure_exists=True)
+        except PermissionError as exc:
+            raise SocketPathError(f"{exc}, or pass --socket PATH in a private directory") from None
     return os.path.join(runtime, "streamd.sock")
 
 
@@ -41,9 +47,23 @@ def socket_path(explicit: str | None = None) -> str:
 
 
 def _prepare_directory(directory: str) -> None:
-    if not os.path.isdir(directory):
+    """The socket's directory, created 0700 if missing, and refused unless it is a real
+    directory of ours that no one else can write: another user could replace the
+    socket there, and listen in our place."""
+    if not os.path.lexists(directory):
         os.makedirs(directory, mode=0o700, exist_ok=True)
         os.chmod(directory, 0o700)
+    st = os.lstat(directory)
+    import stat
+
+    if not stat.S_ISDIR(st.st_mode):
+        raise SocketPathError(f"{directory} is not a directory (a symbolic link?); pick another")
+    if st.st_uid != os.geteuid() or st.st_mode & 0o022:
+        raise SocketPathError(
+            f"{directory} is owned by uid {st.st_uid} with mode {st.st_mode & 0o777:o}; the "
+            f"socket must be in a directory only uid {os.geteuid()} can write: make one with "
+            "`mkdir -m 700 DIR` and pass --socket DIR/streamd.sock"
+        )
 
 
 def _remove_stale(path: str) -> None:

@@ -346,7 +346,11 @@ def _raise_open_file_limit() -> None:
 
 def _shown(text: str) -> str:
     """A path or name as UTF-8 can carry it: bytes that are not UTF-8 become U+FFFD."""
-    return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    try:
+        data = text.encode("utf-8", "surrogateescape")  # the bytes the OS gave
+    except UnicodeEncodeError:  # a lone surrogate from a JSON escape
+        data = text.encode("utf-8", "surrogatepass")
+    return data.decode("utf-8", "replace")
 
 
 def _percentiles(samples: collections.deque[float]) -> dict[str, float]:

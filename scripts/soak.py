@@ -117,10 +117,10 @@ class Daemon:
             self.proc.wait(20)
 
 
-def direct_worker(log: SessionLog, workspace: str, socket_path: str, stop_at: float) -> None:
+def direct_worker(log: SessionLog, workspace: str, socket_path: str, stop: threading.Event) -> None:
     connection = Connection(socket_path, ANSWER_TIMEOUT)
     k = 0
-    while time.monotonic() < stop_at:
+    while not stop.is_set():
         raw = event(workspace, log.session, k)
         payload = step_payload(raw, workspace.encode(), None, None, "claude")
         started = time.perf_counter()
@@ -137,10 +137,10 @@ def direct_worker(log: SessionLog, workspace: str, socket_path: str, stop_at: fl
     connection.close()
 
 
-def shim_worker(log: SessionLog, workspace: str, socket_path: str, stop_at: float) -> None:
+def shim_worker(log: SessionLog, workspace: str, socket_path: str, stop: threading.Event) -> None:
     argv = [sys.executable, "-S", "-I", shim_path(), "--socket", socket_path]
     k = 0
-    while time.monotonic() < stop_at:
+    while not stop.is_set():
         started = time.perf_counter()
         done = subprocess.run(
             argv, input=event(workspace, log.session, k), capture_output=True, timeout=10
@@ -153,11 +153,19 @@ def shim_worker(log: SessionLog, workspace: str, socket_path: str, stop_at: floa
 
 
 def crasher(
-    daemon: Daemon, stop_at: float, kills: int, down: float, rng: random.Random, out: list[float]
+    daemon: Daemon,
+    seconds: float,
+    kills: int,
+    down: float,
+    rng: random.Random,
+    out: list[float],
+    stop: threading.Event,
 ) -> None:
-    """SIGKILLs the daemon ``kills`` times and restarts it, once after ``down`` seconds;
-    ``out`` gets each kill's moment."""
-    window = max(0.5, stop_at - time.monotonic() - down - 1.0)
+    """SIGKILLs the daemon ``kills`` times at random moments spread over about
+    ``seconds`` and restarts it, once after ``down`` seconds; ``out`` gets each kill's
+    moment. However slow the machine, every kill happens: the run ends (``stop``) only
+    after the last restart has served a while."""
+    window = max(0.5, seconds - down - 1.0)
     moments = sorted(rng.uniform(0.2, window) for _ in range(kills))
     long_one = rng.randrange(kills)
     started = time.monotonic()
@@ -165,14 +173,14 @@ def crasher(
         delay = started + moment - time.monotonic()
         if delay > 0:
             time.sleep(delay)
-        if time.monotonic() >= stop_at:
-            break
         daemon.kill()
         out.append(time.monotonic() - started)
         if i == long_one:
             time.sleep(down)
             started += down
         daemon.start()
+    time.sleep(0.5)
+    stop.set()
 
 
 def fsync_rate(root: Path, writers: int, seconds: float) -> float:
@@ -277,12 +285,12 @@ def main() -> int:
         logs = [SessionLog(i, via_shim=False) for i in range(args.sessions)]
         logs += [SessionLog(args.sessions + i, via_shim=True) for i in range(args.shim_sessions)]
         started = time.monotonic()
-        stop_at = started + args.seconds
+        stop = threading.Event()
         kills: list[float] = []
         threads = [
             threading.Thread(
                 target=shim_worker if log.via_shim else direct_worker,
-                args=(log, workspace, socket_path, stop_at),
+                args=(log, workspace, socket_path, stop),
             )
             for log in logs
         ]
@@ -290,7 +298,8 @@ def main() -> int:
             rng = random.Random(args.seed)
             threads.append(
                 threading.Thread(
-                    target=crasher, args=(daemon, stop_at, args.kills, args.down, rng, kills)
+                    target=crasher,
+                    args=(daemon, args.seconds, args.kills, args.down, rng, kills, stop),
                 )
             )
         sampler_stop = threading.Event()
@@ -301,6 +310,8 @@ def main() -> int:
 
         sampler = threading.Thread(target=sample)
         sampler.start()
+        if not args.crash:
+            threads.append(threading.Timer(args.seconds, stop.set))
         for t in threads:
             t.start()
 

@@ -202,7 +202,8 @@ class TestShimFallback:
         assert done.returncode == 0 and state_of(done.stdout) == "REPEATING"
         assert hook.ANSWER_TIMEOUT <= elapsed < hook.HARD_DEADLINE
 
-    def test_error_reply_prints_nothing(self, sockdir: Path, tmp_path: Path) -> None:
+    def test_an_error_reply_falls_back(self, sockdir: Path, tmp_path: Path) -> None:
+        """The daemon could not record the step (a full disk, say): the shim records it."""
         import threading
 
         path = str(sockdir / "err.sock")
@@ -216,12 +217,73 @@ class TestShimFallback:
             conn.sendall(proto.frame(proto.Error("io-error", "disk full")))
             conn.close()
 
+        for n in range(2):
+            run_shim(read_event(tmp_path, n), sockdir / "none.sock")
         thread = threading.Thread(target=answer_error)
         thread.start()
-        done = run_shim(read_event(tmp_path, 0), path)
+        done = run_shim(read_event(tmp_path, 2), path)
         thread.join(5)
         server.close()
-        assert (done.returncode, done.stdout, done.stderr) == (0, b"", b"")
+        assert (done.returncode, done.stderr) == (0, b"")
+        assert state_of(done.stdout) == "REPEATING" and len(records(tmp_path)) == 3
+
+    def test_the_shim_sends_a_fresh_key_with_every_call(
+        self, sockdir: Path, tmp_path: Path
+    ) -> None:
+        import threading
+
+        path = str(sockdir / "keys.sock")
+        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        server.bind(path)
+        server.listen(2)
+        keys: list[str | None] = []
+
+        def capture() -> None:
+            for _ in range(2):
+                conn, _ = server.accept()
+                header = conn.recv(4, socket.MSG_WAITALL)
+                body = conn.recv(int.from_bytes(header, "big"), socket.MSG_WAITALL)
+                request = proto.decode_request(body)
+                assert isinstance(request, proto.Step)
+                keys.append(request.key)
+                conn.sendall(proto.frame(proto.Answer(b"")))
+                conn.close()
+
+        thread = threading.Thread(target=capture)
+        thread.start()
+        for n in range(2):
+            run_shim(read_event(tmp_path, n, tool_use_id=...), path)
+        thread.join(5)
+        server.close()
+        assert len(keys) == 2 and all(keys) and keys[0] != keys[1]
+
+    def test_the_hard_stop_is_disarmed_before_the_answer_is_written(self) -> None:
+        script = (
+            "import sys, signal; sys.path.insert(0, sys.argv[1]); import _shim; "
+            "_shim._arm_deadline(100); _shim.emit(b'{}'); "
+            "print(signal.getitimer(signal.ITIMER_REAL)[0], file=sys.stderr)"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", script, os.path.dirname(hook.__file__)],
+            capture_output=True,
+            text=True,
+        )
+        assert (done.stdout, done.stderr.strip()) == ("{}", "0.0")
+
+    def test_a_large_event_lands_once_with_the_daemon_stopped(
+        self, daemon: DaemonProcess, tmp_path: Path
+    ) -> None:
+        import signal
+
+        big = "z" * (20 * 1024 * 1024)
+        assert daemon.proc is not None
+        daemon.proc.send_signal(signal.SIGSTOP)
+        try:
+            done = run_shim(read_event(tmp_path, 0, tool_response=big), daemon.socket_path)
+        finally:
+            daemon.proc.send_signal(signal.SIGCONT)
+        assert done.returncode == 0 and daemon.alive()
+        assert len(records(tmp_path)) == 1
 
     def test_already_recorded_call_is_not_appended_again(
         self, daemon: DaemonProcess, tmp_path: Path

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -293,3 +295,26 @@ class TestPrivateLogs:
         with pytest.raises(UnsafeLogPath, match="uid 65534"):
             open_log(str(path))
         assert not path.exists()
+
+
+class TestShortWrites:
+    def test_a_full_disk_leaves_no_torn_line(self, tmp_path: Path) -> None:
+        """A file-size limit makes the append write part of the record and then fail,
+        as a full disk does; the part is taken back."""
+        path = tmp_path / "s.jsonl"
+        path.write_bytes(line(step_index=0))
+        script = (
+            "import os, resource, signal, sys\n"
+            "from streamd.shared import open_locked, encode_record, Step\n"
+            "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+            "size = os.path.getsize(sys.argv[1])\n"
+            "resource.setrlimit(resource.RLIMIT_FSIZE, (size + 20, size + 20))\n"
+            "with open_locked(sys.argv[1]) as log:\n"
+            "    try:\n"
+            "        log.append(encode_record(Step('Read', 'a' * 16, 'r' * 16), step_index=1))\n"
+            "    except OSError as exc:\n"
+            "        print(exc.errno)\n"
+        )
+        done = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True)
+        assert done.returncode == 0 and done.stdout.strip() == b"27", done.stderr  # EFBIG
+        assert path.read_bytes() == line(step_index=0)

@@ -1,0 +1,345 @@
+"""What an attack-and-fault audit broke, each through the real daemon and shim: stalls,
+hijacked sockets, planted links, descriptor exhaustion, large events, memory."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from streamd.client import DaemonClient
+from streamd.client._transport import Connection, NoAnswer
+from streamd.daemon import protocol as proto
+from streamd.shared import HookRequest, handle_offline
+
+from ..harness import DaemonProcess, read_event, records, run_shim, short_tempdir, state_of
+
+ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to act as another user")
+NOBODY = 65534
+
+
+@pytest.fixture
+def stopped(daemon: DaemonProcess) -> Iterator[DaemonProcess]:
+    """A daemon that is SIGSTOPped for the test's body; resumed (and drained) after."""
+    assert daemon.proc is not None
+    daemon.proc.send_signal(signal.SIGSTOP)
+    try:
+        yield daemon
+    finally:
+        daemon.proc.send_signal(signal.SIGCONT)
+
+
+def resume(daemon: DaemonProcess) -> None:
+    """SIGCONT, then wait until the daemon has worked through what queued meanwhile."""
+    assert daemon.proc is not None
+    daemon.proc.send_signal(signal.SIGCONT)
+    assert isinstance(daemon.ask(proto.Ping()), proto.Pong)
+    daemon.status()
+
+
+class TestStall:
+    def test_steps_sent_to_a_stopped_daemon_are_recorded_once_in_order(
+        self, daemon: DaemonProcess, tmp_path: Path
+    ) -> None:
+        run_shim(read_event(tmp_path, 0), daemon.socket_path)
+        assert daemon.proc is not None
+        daemon.proc.send_signal(signal.SIGSTOP)
+        try:
+            stalled = [run_shim(read_event(tmp_path, n), daemon.socket_path) for n in (1, 2, 3)]
+        finally:
+            resume(daemon)
+        assert [state_of(d.stdout) for d in stalled] == [None, "REPEATING", "REPEATING"]
+        ids = [r.tool_use_id for r in records(tmp_path)]
+        assert ids == [f"toolu_sess-1_{n:04d}" for n in range(4)]
+        after = run_shim(read_event(tmp_path, 4), daemon.socket_path)
+        assert state_of(after.stdout) == "STALLED" and len(records(tmp_path)) == 5
+
+    def test_an_event_without_an_id_is_recorded_once_across_a_stall(
+        self, daemon: DaemonProcess, tmp_path: Path
+    ) -> None:
+        event = read_event(tmp_path, 0, tool_use_id=...)
+        assert daemon.proc is not None
+        daemon.proc.send_signal(signal.SIGSTOP)
+        try:
+            run_shim(event, daemon.socket_path)
+        finally:
+            resume(daemon)
+        assert len(records(tmp_path)) == 1
+
+    def test_the_key_makes_the_daemon_and_the_fallback_agree(
+        self, daemon: DaemonProcess, tmp_path: Path
+    ) -> None:
+        raw = json.dumps(read_event(tmp_path, 0, tool_use_id=...)).encode()
+        step = proto.Step(raw, str(tmp_path).encode(), key="k1")
+        answered = DaemonClient(str(daemon.socket_path)).step(step)
+        again = handle_offline(HookRequest(raw, cwd=str(tmp_path), key="k1"))
+        assert again == answered
+        [record] = records(tmp_path)
+        assert record.tool_use_id == "streamd-k1"
+
+
+class TestHijack:
+    @ROOT_ONLY
+    def test_the_shim_and_the_cli_do_not_talk_to_another_users_socket(self, tmp_path: Path) -> None:
+        with short_tempdir() as shared:
+            shared.chmod(0o777)
+            path = shared / "s.sock"
+            listener = subprocess.Popen(
+                [sys.executable, "-c", STRANGER, str(path)],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            try:
+                assert listener.stdout is not None and listener.stdout.readline() == "ready\n"
+                outs = [run_shim(read_event(tmp_path, n), path) for n in range(3)]
+                cli = subprocess.run(
+                    [sys.executable, "-m", "streamd.client", "status", "--socket", str(path)],
+                    capture_output=True,
+                    text=True,
+                )
+            finally:
+                listener.send_signal(signal.SIGTERM)
+                heard = listener.communicate(timeout=10)[0]
+        assert heard.split() == ["4", "0", "0", "0", "0"]  # 4 connections, no byte on any
+        assert state_of(outs[2].stdout) == "REPEATING" and len(records(tmp_path)) == 3
+        assert cli.returncode == 2 and "no daemon is running" in cli.stderr
+
+    def test_a_socket_directory_others_can_write_is_refused(self, sockdir: Path) -> None:
+        shared = sockdir / "shared"
+        shared.mkdir()
+        shared.chmod(0o777)
+        done = serve(shared / "d.sock")
+        assert done.returncode == 2
+        assert "mode 777" in done.stderr and "mkdir -m 700" in done.stderr
+        assert not (shared / "d.sock").exists()
+
+    @ROOT_ONLY
+    def test_a_socket_directory_of_another_user_is_refused(self, sockdir: Path) -> None:
+        theirs = sockdir / "theirs"
+        theirs.mkdir(mode=0o700)
+        os.chown(theirs, NOBODY, NOBODY)
+        done = serve(theirs / "d.sock")
+        assert done.returncode == 2 and f"uid {NOBODY}" in done.stderr
+
+    @ROOT_ONLY
+    @pytest.mark.skipif(
+        os.path.exists(f"/run/user/{os.geteuid()}"), reason="this machine has a runtime dir"
+    )
+    def test_a_runtime_fallback_made_by_another_user_is_refused(self, sockdir: Path) -> None:
+        """With no /run/user/<uid> the runtime dir falls back to $TMPDIR/runtime-<uid>;
+        one that another user created there first must not be used."""
+        tmp = sockdir / "tmp"
+        tmp.mkdir()
+        tmp.chmod(0o1777)
+        planted = tmp / f"runtime-{os.geteuid()}"
+        planted.mkdir(mode=0o700)
+        os.chown(planted, NOBODY, NOBODY)
+        env = {
+            k: v for k, v in os.environ.items() if k not in ("XDG_RUNTIME_DIR", "STREAMD_SOCKET")
+        }
+        env["TMPDIR"] = str(tmp)
+        done = subprocess.run(
+            [sys.executable, "-m", "streamd.client", "hook", "command"],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+        assert done.returncode == 2, done.stderr
+        assert "runtime directory" in done.stderr and "--socket" in done.stderr
+        assert not (planted / "streamd").exists()
+
+
+def serve(path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "streamd.daemon", "serve", "--socket", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+# Listens as another user and counts the bytes each client sends before it hangs up.
+STRANGER = """
+import os, socket, sys, signal
+path = sys.argv[1]
+server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+os.setgid(65534); os.setuid(65534)
+server.bind(path); server.listen(8)
+heard = []
+def done(*_):
+    print(len(heard), *heard, flush=True); sys.exit(0)
+signal.signal(signal.SIGTERM, done)
+print("ready", flush=True)
+while True:
+    conn, _ = server.accept()
+    conn.settimeout(5)
+    got = b""
+    try:
+        while chunk := conn.recv(65536):
+            got += chunk
+    except OSError:
+        pass
+    heard.append(len(got))
+    conn.close()
+"""
+
+
+class TestPlantedLinks:
+    def test_a_link_at_the_old_status_file_name_is_not_followed(
+        self, sockdir: Path, tmp_path: Path
+    ) -> None:
+        victim = tmp_path / "victim"
+        victim.write_text("keep")
+        sock = sockdir / "d.sock"
+        for name in (".status.json", ".status.json.tmp"):
+            Path(str(sock) + name).symlink_to(victim)
+        daemon = DaemonProcess(sock).start()
+        try:
+            run_shim(read_event(tmp_path / "ws", 0), sock)
+        finally:
+            daemon.terminate()
+        assert victim.read_text() == "keep"
+
+    def test_a_log_swapped_for_a_link_is_not_written_through(
+        self, daemon: DaemonProcess, tmp_path: Path
+    ) -> None:
+        victim = tmp_path / "victim"
+        victim.write_text("keep")
+        run_shim(read_event(tmp_path, 0), daemon.socket_path)
+        log = tmp_path / ".dos" / "streams" / "sess-1.jsonl"
+        log.unlink()
+        log.symlink_to(victim)
+        done = run_shim(read_event(tmp_path, 1), daemon.socket_path)
+        assert (done.returncode, done.stdout, done.stderr) == (0, b"", b"")
+        assert victim.read_text() == "keep" and daemon.alive()
+
+
+class TestResources:
+    def test_descriptor_exhaustion_does_not_stop_the_daemon(
+        self, sockdir: Path, tmp_path: Path
+    ) -> None:
+        sock = sockdir / "d.sock"
+        limited = subprocess.Popen(
+            [sys.executable, "-c", LIMITED, str(sock)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            waited = 0
+            while not sock.exists() and limited.poll() is None and waited < 3000:
+                threading.Event().wait(0.01)
+                waited += 1
+            idle = []
+            for _ in range(200):
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.connect(str(sock))
+                idle.append(s)
+            for s in idle:
+                s.close()
+            client = DaemonClient(str(sock), timeout=30)
+            assert isinstance(client.ping(), proto.Pong)
+            raw = json.dumps(read_event(tmp_path, 0)).encode()
+            client.step(proto.Step(raw, str(tmp_path).encode()))
+            assert limited.poll() is None and len(records(tmp_path)) == 1
+        finally:
+            limited.kill()
+            limited.wait()
+
+    def test_frames_in_flight_stay_within_the_read_budget(
+        self, sockdir: Path, tmp_path: Path
+    ) -> None:
+        sock = sockdir / "d.sock"
+        daemon = DaemonProcess(sock, "--read-budget", "4").start()
+        try:
+            big = "y" * (3 * 1024 * 1024)
+            errors: list[BaseException] = []
+
+            def send(n: int) -> None:
+                try:
+                    raw = json.dumps(read_event(tmp_path, n, tool_response=f"{n}{big}")).encode()
+                    DaemonClient(str(sock), timeout=60).step(
+                        proto.Step(raw, str(tmp_path).encode())
+                    )
+                except BaseException as exc:
+                    errors.append(exc)
+
+            threads = [threading.Thread(target=send, args=(n,)) for n in range(6)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            status = daemon.status()
+        finally:
+            daemon.terminate()
+        assert not errors and len(records(tmp_path)) == 6
+        assert 3 * 1024 * 1024 < status.read_peak_bytes <= 4 * 1024 * 1024
+
+
+LIMITED = """
+import os, resource, sys
+resource.setrlimit(resource.RLIMIT_NOFILE, (128, 128))
+os.execv(sys.executable, [sys.executable, "-m", "streamd.daemon", "serve", "--socket", sys.argv[1]])
+"""
+
+
+class TestEncodings:
+    def test_a_workspace_that_is_not_utf8_leaves_status_working(
+        self, daemon: DaemonProcess, tmp_path: Path
+    ) -> None:
+        odd = os.path.join(os.fsencode(tmp_path), b"ws-\xff")
+        os.mkdir(odd)
+        done = subprocess.run(
+            [sys.executable, "-S", "-I", HOOK, "--socket", str(daemon.socket_path)],
+            input=json.dumps({**read_event(tmp_path, 0), "cwd": None}).encode(),
+            cwd=odd,
+            capture_output=True,
+        )
+        assert done.returncode == 0
+        [session] = daemon.status().sessions
+        assert session.workspace.endswith("ws-\ufffd")
+
+    def test_an_id_with_a_line_separator_is_not_recorded_twice(
+        self, daemon: DaemonProcess, tmp_path: Path
+    ) -> None:
+        event = read_event(tmp_path, 0, tool_use_id="toolu_a\u2028b")
+        first = run_shim(event, daemon.socket_path)
+        daemon.kill()  # as if it died before answering: the fallback sees the same call
+        again = run_shim(event, daemon.socket_path)
+        assert again.stdout == first.stdout and len(records(tmp_path)) == 1
+
+
+def _hook_path() -> str:
+    from streamd.client import shim_path
+
+    return shim_path()
+
+
+HOOK = _hook_path()
+
+
+def test_connection_reopens_after_the_daemon_restarts(sockdir: Path) -> None:
+    sock = sockdir / "d.sock"
+    daemon = DaemonProcess(sock).start()
+    connection = Connection(str(sock), 5.0)
+    try:
+        assert isinstance(
+            proto.decode_reply(connection.ask(proto.encode(proto.Ping()))), proto.Pong
+        )
+        daemon.kill()
+        daemon = DaemonProcess(sock).start()
+        with pytest.raises(NoAnswer):
+            connection.ask(proto.encode(proto.Ping()))
+        assert isinstance(
+            proto.decode_reply(connection.ask(proto.encode(proto.Ping()))), proto.Pong
+        )
+    finally:
+        connection.close()
+        daemon.kill()
