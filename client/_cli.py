@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from streamd.shared import StreamdError
 
@@ -97,25 +98,118 @@ def _stop(args: argparse.Namespace) -> int:
 def _hook(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from streamd.shared import HOSTS, host_table
+
     from . import _install
 
-    command = _install.hook_command(_socket(args), host=args.host)
+    if args.action == "hosts":
+        print(host_table())
+        return 0
+    if args.action == "status":
+        return _hook_status(args)
+    if args.host == "all":
+        if args.action != "install":
+            raise CommandError("--host all goes with install; name a host to uninstall")
+        homes = [name for name in HOSTS if _host_folder(name, args.scope).is_dir()]
+        if not homes:
+            raise CommandError(
+                "no agent's config folder was found (~/.claude, ~/.codex, ...); name a host"
+            )
+        for name in homes:
+            _install_one(args, name)
+        skipped = sorted(set(HOSTS) - set(homes))
+        if skipped:
+            print(f"skipped (no config folder): {', '.join(skipped)}")
+        return 0
     if args.action == "command":
-        print(command)
+        print(_install.hook_command(_socket(args), host=args.host))
+        return 0
+    if args.action == "install":
+        _install_one(args, args.host)
         return 0
     path = _install.settings_path(args.host, args.scope, Path.cwd())
     try:
-        if args.action == "install":
-            changed = _install.install(path, command, args.host)
-            print(f"{'installed the hook in' if changed else 'already installed in'} {path}")
-            notice = _install.HOST_CONFIGS[args.host].notice
-            if notice:
-                print(notice)
-        else:
-            changed = _install.uninstall(path, args.host)
-            print(f"{'removed the hook from' if changed else 'no streamd hook in'} {path}")
-    except (_install.SettingsError, OSError) as exc:
+        changed = _install.uninstall(path, args.host)
+    except OSError as exc:
         raise CommandError(str(exc)) from None
+    print(f"{'removed the hook from' if changed else 'no streamd hook in'} {path}")
+    return 0
+
+
+def _host_folder(name: str, scope: str) -> Path:
+    from pathlib import Path
+
+    from streamd.shared import HOSTS
+
+    installer = HOSTS[name].installer
+    relative = installer.user_file if scope == "user" else installer.project_file
+    if relative is None:
+        return Path("/nonexistent")
+    base = Path.home() if scope == "user" else Path.cwd()
+    return (base / relative).parent
+
+
+def _install_one(args: argparse.Namespace, name: str) -> None:
+    from pathlib import Path
+
+    from streamd.shared import HOSTS
+
+    from . import _install
+
+    command = _install.hook_command(_socket(args), host=name)
+    path = _install.settings_path(name, args.scope, Path.cwd())
+    try:
+        changed = _install.install(path, command, name)
+    except OSError as exc:
+        raise CommandError(str(exc)) from None
+    title = HOSTS[name].title
+    print(f"{title}: {'installed the hook in' if changed else 'already installed in'} {path}")
+    notice = HOSTS[name].installer.notice
+    if notice:
+        print(f"  {notice}")
+
+
+def _hook_status(args: argparse.Namespace) -> int:
+    """Per host and scope: is the hook installed, does its command still exist, and when
+    did the daemon last hear from that host."""
+    import os
+    import shlex
+    import time
+    from pathlib import Path
+
+    from streamd.shared import HOSTS
+
+    from . import _install
+
+    heard: dict[str, float] = {}
+    try:
+        for session in DaemonClient(_socket(args), timeout=2.0).status().sessions:
+            heard[session.host] = max(heard.get(session.host, 0.0), session.last_seen)
+    except (DaemonUnavailable, DaemonError):
+        print("(no daemon answers: last heard is unknown)")
+    now = time.time()
+    for name, h in HOSTS.items():
+        last = f"last heard {now - heard[name]:.0f} s ago" if name in heard else "not heard"
+        print(f"{h.title} ({name}): {last}")
+        for scope in ("user", "project"):
+            try:
+                path = _install.settings_path(name, scope, Path.cwd())
+            except _install.SettingsError:
+                continue
+            commands = _install.installed(path, name)
+            if not commands:
+                print(f"  {scope:<7}  not installed ({path})")
+                continue
+            complete = len(commands) >= len(h.installer.events)
+            argv = shlex.split(commands[0]) if commands[0] else []
+            missing = [p for p in argv[:1] + argv[3:4] if not os.path.exists(p)]
+            state = "installed" if complete else "partly installed"
+            print(f"  {scope:<7}  {state} in {path}")
+            print(f"           runs {commands[0]}")
+            if missing:
+                print(f"           BROKEN: {', '.join(missing)} no longer exists; reinstall")
+            if name == "codex":
+                print("           Codex runs it only once trusted in /hooks (by this command)")
     return 0
 
 
@@ -172,14 +266,17 @@ def build_parser() -> argparse.ArgumentParser:
     stop.add_argument("--socket", help=socket_help)
     stop.set_defaults(handler=_stop)
 
+    from streamd.shared import HOSTS
+
     hook = sub.add_parser("hook", help="the hook command, and installing it into a host")
-    hook.add_argument("action", choices=["command", "install", "uninstall"])
+    hook.add_argument("action", choices=["command", "install", "uninstall", "status", "hosts"])
     hook.add_argument("--socket", help=socket_help)
     hook.add_argument(
         "--host",
-        choices=["claude", "codex", "gemini", "cursor"],
+        choices=[*HOSTS, "all"],
         default="claude",
-        help="the agent whose hook config to write (default claude)",
+        help="the agent whose hook config to write (default claude); with install, `all` "
+        "installs for every agent whose config folder exists",
     )
     hook.add_argument(
         "--scope",

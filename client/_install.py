@@ -13,72 +13,17 @@ import os
 import shlex
 import shutil
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from streamd.shared import StreamdError
+from streamd.shared import Installer, StreamdError
+from streamd.shared._hosts import host
 
 BACKUP_SUFFIX = ".streamd-backup"
-HOOK_TIMEOUT_SECONDS = 10
 
 
 class SettingsError(StreamdError):
     """Raised when a host's config file cannot be read, parsed or written."""
-
-
-@dataclass(frozen=True)
-class HostConfig:
-    host: str
-    user_file: str
-    """Relative to the home directory."""
-    project_file: str
-    """Relative to the project directory."""
-    events: tuple[str, ...]
-    nested: bool
-    """Matcher groups holding ``hooks`` lists (Claude style), or flat entries (Cursor)."""
-    matcher: str | None = None
-    entry_extra: dict[str, Any] = field(default_factory=dict)
-    top_level: dict[str, Any] = field(default_factory=dict)
-    notice: str | None = None
-
-
-HOST_CONFIGS = {
-    "claude": HostConfig(
-        "claude",
-        ".claude/settings.json",
-        ".claude/settings.json",
-        ("PostToolUse", "PostToolUseFailure", "SessionEnd"),
-        nested=True,
-        matcher="*",
-        entry_extra={"type": "command", "timeout": HOOK_TIMEOUT_SECONDS},
-    ),
-    "codex": HostConfig(
-        "codex",
-        ".codex/hooks.json",
-        ".codex/hooks.json",
-        ("PostToolUse", "SessionEnd"),
-        nested=True,
-        entry_extra={"type": "command", "timeout": HOOK_TIMEOUT_SECONDS},
-        notice="Codex runs a new hook only after you trust it: open /hooks in Codex and trust it.",
-    ),
-    "gemini": HostConfig(
-        "gemini",
-        ".gemini/settings.json",
-        ".gemini/settings.json",
-        ("AfterTool", "SessionEnd"),
-        nested=True,
-        entry_extra={"type": "command", "name": "streamd", "timeout": HOOK_TIMEOUT_SECONDS * 1000},
-    ),
-    "cursor": HostConfig(
-        "cursor",
-        ".cursor/hooks.json",
-        ".cursor/hooks.json",
-        ("postToolUse",),
-        nested=False,
-        top_level={"version": 1},
-    ),
-}
 
 
 def shim_path() -> str:
@@ -94,22 +39,52 @@ def hook_command(socket_path: str, *, host: str = "claude", python: str | None =
     return shlex.join(argv)
 
 
+def installed(path: Path, host_name: str) -> list[str]:
+    """The commands of our entries in ``path``, one per event installed there."""
+    config = host(host_name).installer
+    try:
+        data = _load(path, config)
+    except SettingsError:
+        return []
+    found = []
+    for event in config.events:
+        for item in data.get("hooks", {}).get(event, []):
+            hooks = item.get("hooks", []) if config.nested and isinstance(item, dict) else [item]
+            found += [entry_command(h) or "" for h in hooks if is_ours(h)]
+    return found
+
+
 def is_ours(entry: object) -> bool:
     """Whether a hook entry runs this shim, or a streamd shim installed elsewhere."""
-    command = entry.get("command") if isinstance(entry, dict) else None
-    if not isinstance(command, str):
+    if not isinstance(entry, dict):
         return False
-    return shim_path() in command or ("streamd" in command and "client/hook.py" in command)
+    for key in ("command", "bash"):
+        command = entry.get(key)
+        if isinstance(command, str) and (
+            shim_path() in command or ("streamd" in command and "client/hook.py" in command)
+        ):
+            return True
+    return False
 
 
-def settings_path(host: str, scope: str, project: Path | None = None) -> Path:
-    config = HOST_CONFIGS[host]
+def entry_command(entry: dict[str, Any]) -> str | None:
+    command = entry.get("command", entry.get("bash"))
+    return command if isinstance(command, str) else None
+
+
+def settings_path(host_name: str, scope: str, project: Path | None = None) -> Path:
+    installer = host(host_name).installer
     if scope == "user":
-        return Path.home() / config.user_file
-    return (project or Path.cwd()) / config.project_file
+        if installer.user_file is None:
+            raise SettingsError(
+                f"{host(host_name).title} reads hooks only from the project "
+                f"({installer.project_file}); use --scope project in the repository"
+            )
+        return Path.home() / installer.user_file
+    return (project or Path.cwd()) / installer.project_file
 
 
-def _load(path: Path, config: HostConfig) -> dict[str, Any]:
+def _load(path: Path, config: Installer) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -154,8 +129,10 @@ def _without_ours(entries: list[Any], nested: bool) -> list[Any]:
     return kept
 
 
-def _our_entry(config: HostConfig, event: str, command: str) -> dict[str, Any]:
-    hook = {**config.entry_extra, "command": command}
+def _our_entry(config: Installer, event: str, command: str) -> dict[str, Any]:
+    hook = {**config.entry, config.command_key: command}
+    if event in config.timeouts:
+        hook["timeout"] = config.timeouts[event]
     if not config.nested:
         return hook
     group: dict[str, Any] = {"hooks": [hook]}
@@ -168,9 +145,9 @@ def _backup(path: Path) -> Path:
     return path.with_name(path.name + BACKUP_SUFFIX)
 
 
-def install(path: Path, command: str, host: str = "claude") -> bool:
+def install(path: Path, command: str, host_name: str = "claude") -> bool:
     """Merge our entries into ``path``; returns whether the file changed."""
-    config = HOST_CONFIGS[host]
+    config = host(host_name).installer
     data = _load(path, config)
     hooks = dict(data.get("hooks", {}))
     for event in config.events:
@@ -185,11 +162,11 @@ def install(path: Path, command: str, host: str = "claude") -> bool:
     return True
 
 
-def uninstall(path: Path, host: str = "claude") -> bool:
+def uninstall(path: Path, host_name: str = "claude") -> bool:
     """Remove only our entries from ``path``; returns whether the file changed."""
     if not path.exists():
         return False
-    config = HOST_CONFIGS[host]
+    config = host(host_name).installer
     data = _load(path, config)
     hooks = dict(data.get("hooks", {}))
     for event in config.events:

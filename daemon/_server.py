@@ -23,7 +23,7 @@ import anyio
 import msgspec
 from anyio.abc import SocketListener, SocketStream
 
-from streamd.shared import Decision, HookRequest, resolve
+from streamd.shared import HOSTS, Decision, HookRequest, resolve
 
 from . import protocol as proto
 from ._activation import Notifier
@@ -68,6 +68,7 @@ class Daemon:
         self.requests: collections.Counter[str] = collections.Counter()
         self.errors = 0
         self.abandoned = 0
+        self.unknown_hosts: set[str] = set()
         self.latencies: collections.deque[float] = collections.deque(maxlen=8192)
         self.notifier = notifier or Notifier({})
         self._stop = anyio.Event()
@@ -256,6 +257,16 @@ class Daemon:
 
     async def _step(self, request: proto.Step, wanted: Wanted) -> proto.Reply | None:
         started = time.perf_counter()
+        if request.host not in HOSTS:
+            if request.host not in self.unknown_hosts:
+                self.unknown_hosts.add(request.host)
+                log.warning(
+                    "unknown host %r in a hook command (streamd speaks %s); its calls are "
+                    "not watched: reinstall the hook with `streamd hook install --host NAME`",
+                    request.host,
+                    ", ".join(HOSTS),
+                )
+            return proto.Error("unknown-host", f"streamd speaks no host {request.host!r}")
         hook_request = HookRequest(
             request.event,
             cwd=os.fsdecode(request.cwd),

@@ -21,7 +21,16 @@ from ._adapter import (
 from ._answer import EXCERPT_LIMIT, context_text, excerpt, render_answer
 from ._decide import Decision, HookRequest, Target, decide, resolve
 from ._errors import StreamdError
-from ._hosts import DEFAULT_HOST, HOSTS, UnknownHost, answer_payload, to_claude_shape
+from ._hosts import (
+    DEFAULT_HOST,
+    HOSTS,
+    Host,
+    Installer,
+    UnknownHost,
+    answer_payload,
+    host_table,
+    to_claude_shape,
+)
 from ._log import (
     LockedLog,
     UnsafeLogPath,
@@ -74,6 +83,8 @@ __all__ = [
     "Detector",
     "HookEvent",
     "HookRequest",
+    "Host",
+    "Installer",
     "LockedLog",
     "Policy",
     "PolicyError",
@@ -98,6 +109,7 @@ __all__ = [
     "excerpt",
     "failure_gist",
     "handle_offline",
+    "host_table",
     "iter_records_backwards",
     "load_policy",
     "lock_log",

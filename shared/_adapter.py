@@ -20,6 +20,15 @@ from ._verdict import Step
 
 RESULT_KEYS = ("tool_response", "tool_output")
 EXIT_KEYS = ("exit_code", "exitCode", "returncode", "return_code", "exit_status")
+
+
+def _parsed_or(text: str) -> object:
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return text
+
+
 FAILURE_EVENTS = frozenset({"PostToolUseFailure"})
 SESSION_END_EVENTS = frozenset({"SessionEnd"})
 DEFAULT_EVENT_NAME = "PostToolUse"
@@ -135,14 +144,17 @@ def _failure_of(event_name: str, result: object) -> str | None:
     if event_name in FAILURE_EVENTS:
         return _text(result)
     if isinstance(result, str):
-        return result if _ERROR_OPENING.match(result) else None
+        if result[:1] == "{" and "xitCode" in result:  # Cursor: '{"output": .., "exitCode": 1}'
+            result = _parsed_or(result)
+        else:
+            return result if _ERROR_OPENING.match(result) else None
     if not isinstance(result, Mapping):
         return None
     error = result.get("error")
     if error:
         message = error.get("message") if isinstance(error, Mapping) else None
         return _text(message if message is not None else error)
-    if result.get("is_error") is True:
+    if result.get("is_error") is True or result.get("success") is False:
         return _text(result)
     for key in EXIT_KEYS:
         code = result.get(key)

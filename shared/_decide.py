@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 from ._adapter import HookEvent, adapt_event, parse_event, safe_session_name
 from ._answer import render_answer
-from ._hosts import DEFAULT_HOST, UnknownHost, to_claude_shape
+from ._hosts import DEFAULT_HOST, UnknownHost, host_event_name, to_claude_shape
 from ._record import encode_record, log_path
 from ._rules import Detector
 from ._verdict import Verdict
@@ -78,7 +78,7 @@ def resolve(request: HookRequest) -> Target | None:
     if event.tool_use_id is None and request.key:
         event = replace(event, tool_use_id=f"streamd-{request.key}")
     name = raw.get("hook_event_name")
-    host_event = name if isinstance(name, str) else None
+    host_event = name if isinstance(name, str) else host_event_name(request.host, event.event_name)
     return Target(workspace, session, log_path(workspace, session), event, request.host, host_event)
 
 

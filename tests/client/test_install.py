@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 
 from streamd.client import _install
+from streamd.shared import HOSTS
+from streamd.shared._hosts import HOOK_TIMEOUT_SECONDS
 
 OTHER: dict[str, Any] = {
     "permissions": {"allow": ["Bash(ls:*)"]},
@@ -56,10 +58,10 @@ class TestInstall:
         assert data["permissions"] == OTHER["permissions"]
         assert data["hooks"]["Stop"] == OTHER["hooks"]["Stop"]
         assert data["hooks"]["PostToolUse"][0] == OTHER["hooks"]["PostToolUse"][0]
-        for event in _install.HOST_CONFIGS["claude"].events:
+        for event in HOSTS["claude"].installer.events:
             ours = [h for g in data["hooks"][event] for h in g["hooks"] if _install.is_ours(h)]
             assert len(ours) == 1 and "/tmp/x/streamd.sock" in ours[0]["command"]
-            assert ours[0]["timeout"] == _install.HOOK_TIMEOUT_SECONDS
+            assert ours[0]["timeout"] == HOOK_TIMEOUT_SECONDS
         assert (settings.parent / "settings.json.streamd-backup").read_text() == original
         removed = streamd_hook("uninstall", home=tmp_path, cwd=tmp_path)
         assert removed.returncode == 0 and "removed" in removed.stdout
@@ -73,7 +75,7 @@ class TestInstall:
         streamd_hook("install", "--scope", "project", home=tmp_path, cwd=project)
         settings = project / ".claude" / "settings.json"
         assert set(json.loads(settings.read_text())["hooks"]) == set(
-            _install.HOST_CONFIGS["claude"].events
+            HOSTS["claude"].installer.events
         )
         assert not (tmp_path / ".claude").exists()
         streamd_hook("uninstall", "--scope", "project", home=tmp_path, cwd=project)
@@ -141,10 +143,40 @@ EXISTING: dict[str, tuple[str, dict[str, Any]]] = {
             },
         },
     ),
+    "copilot": (
+        ".github/hooks/streamd.json",
+        {
+            "version": 1,
+            "hooks": {"preToolUse": [{"type": "command", "bash": "./guard.sh", "timeoutSec": 5}]},
+        },
+    ),
+    "qwen": (
+        ".qwen/settings.json",
+        {
+            "model": {"name": "qwen3-coder"},
+            "hooks": {
+                "PostToolUse": [
+                    {"matcher": "WriteFile", "hooks": [{"type": "command", "command": "./fmt"}]}
+                ]
+            },
+        },
+    ),
+    "droid": (
+        ".factory/settings.json",
+        {
+            "model": "custom",
+            "hooks": {
+                "PreToolUse": [
+                    {"matcher": "Execute", "hooks": [{"type": "command", "command": "./guard"}]}
+                ]
+            },
+        },
+    ),
 }
+SCOPE = {"copilot": ("--scope", "project")}
 
 
-@pytest.mark.parametrize("host", ["codex", "gemini", "cursor"])
+@pytest.mark.parametrize("host", ["codex", "gemini", "cursor", "copilot", "qwen", "droid"])
 class TestInstallPerHost:
     def test_install_twice_then_uninstall_leaves_the_file_as_it_was(
         self, host: str, tmp_path: Path
@@ -154,12 +186,16 @@ class TestInstallPerHost:
         path.parent.mkdir(parents=True)
         original = json.dumps(content, indent=2) + "\n"
         path.write_text(original)
-        first = streamd_hook("install", "--host", host, home=tmp_path, cwd=tmp_path)
+        first = streamd_hook(
+            "install", "--host", host, *SCOPE.get(host, ()), home=tmp_path, cwd=tmp_path
+        )
         assert first.returncode == 0 and "installed the hook in" in first.stdout
         once = path.read_text()
         assert (
             "already installed"
-            in streamd_hook("install", "--host", host, home=tmp_path, cwd=tmp_path).stdout
+            in streamd_hook(
+                "install", "--host", host, *SCOPE.get(host, ()), home=tmp_path, cwd=tmp_path
+            ).stdout
         )
         assert path.read_text() == once
         data = json.loads(once)
@@ -168,7 +204,9 @@ class TestInstallPerHost:
                 assert data[key] == value
         for event, entries in content["hooks"].items():
             assert data["hooks"][event][: len(entries)] == entries
-        removed = streamd_hook("uninstall", "--host", host, home=tmp_path, cwd=tmp_path)
+        removed = streamd_hook(
+            "uninstall", "--host", host, *SCOPE.get(host, ()), home=tmp_path, cwd=tmp_path
+        )
         assert removed.returncode == 0 and path.read_text() == original
 
     def test_entries_in_the_hosts_format(self, host: str, tmp_path: Path) -> None:
@@ -177,17 +215,25 @@ class TestInstallPerHost:
         )
         path = tmp_path / EXISTING[host][0]
         data = json.loads(path.read_text())
-        config = _install.HOST_CONFIGS[host]
+        config = HOSTS[host].installer
         assert set(data["hooks"]) == set(config.events)
         if host == "cursor":
             assert data["version"] == 1
             [entry] = data["hooks"]["postToolUse"]
             assert _install.is_ours(entry) and entry["command"].endswith("--host cursor")
+        elif host == "copilot":
+            assert data["version"] == 1
+            [entry] = data["hooks"]["postToolUseFailure"]
+            assert entry["type"] == "command" and entry["timeoutSec"] == 10
+            assert entry["bash"].endswith("--host copilot") and _install.is_ours(entry)
         else:
             [group] = data["hooks"][config.events[0]]
             [hook] = group["hooks"]
             assert hook["type"] == "command" and hook["command"].endswith(f"--host {host}")
-            assert hook["timeout"] == (10_000 if host == "gemini" else 10)
+            assert hook["timeout"] == (10_000 if host in ("gemini", "qwen") else 10)
+        if host == "codex":
+            [end] = data["hooks"]["SessionEnd"]
+            assert end["hooks"][0]["timeout"] == 3  # Codex clamps SessionEnd hooks to 3 s
         if host == "codex":
             assert "/hooks" in done.stdout and "trust" in done.stdout
         streamd_hook("uninstall", "--host", host, "--scope", "project", home=tmp_path, cwd=tmp_path)
@@ -196,3 +242,49 @@ class TestInstallPerHost:
     def test_hook_command_carries_the_host(self, host: str, tmp_path: Path) -> None:
         done = streamd_hook("command", "--host", host, home=tmp_path, cwd=tmp_path)
         assert done.stdout.strip().endswith(f"--socket /tmp/x/streamd.sock --host {host}")
+
+
+class TestAllHostsAndStatus:
+    def test_install_all_takes_the_hosts_whose_folder_exists(self, tmp_path: Path) -> None:
+        for folder in (".claude", ".gemini", ".factory"):
+            (tmp_path / folder).mkdir()
+        done = streamd_hook("install", "--host", "all", home=tmp_path, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        for line in ("Claude Code: installed", "Gemini CLI: installed", "Factory Droid: installed"):
+            assert line in done.stdout
+        assert "skipped (no config folder): codex, copilot, cursor, qwen" in done.stdout
+        assert "hooks.json" in done.stdout  # Droid's notice
+        assert not (tmp_path / ".codex").exists()
+
+    def test_install_all_with_no_agent_says_what_to_do(self, tmp_path: Path) -> None:
+        done = streamd_hook("install", "--host", "all", home=tmp_path, cwd=tmp_path)
+        assert done.returncode == 2 and "name a host" in done.stderr
+
+    def test_status_lists_each_host_and_a_broken_command(self, tmp_path: Path) -> None:
+        streamd_hook("install", "--host", "qwen", home=tmp_path, cwd=tmp_path)
+        settings = tmp_path / ".qwen" / "settings.json"
+        moved = settings.read_text().replace(sys.executable, "/gone/venv/bin/python")
+        settings.write_text(moved)
+        done = streamd_hook("status", home=tmp_path, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        out = done.stdout
+        for title in ("Claude Code (claude)", "Qwen Code (qwen)", "GitHub Copilot CLI (copilot)"):
+            assert title in out
+        qwen = out[out.index("Qwen Code (qwen)") :]
+        assert "installed in" in qwen and "BROKEN: /gone/venv/bin/python" in qwen
+        assert "not heard" in qwen and "no daemon answers" in out
+
+    def test_user_scope_of_a_project_only_host_says_why(self, tmp_path: Path) -> None:
+        done = streamd_hook("install", "--host", "copilot", home=tmp_path, cwd=tmp_path)
+        assert done.returncode == 2 and "--scope project" in done.stderr
+
+    def test_an_unknown_host_is_refused_at_install(self, tmp_path: Path) -> None:
+        done = streamd_hook("install", "--host", "aider", home=tmp_path, cwd=tmp_path)
+        assert done.returncode == 2 and "invalid choice: 'aider'" in done.stderr
+
+
+def test_readme_host_table_is_the_registrys() -> None:
+    from streamd.shared import host_table
+
+    readme = Path(__file__).resolve().parents[2] / "README.md"
+    assert host_table() in readme.read_text()

@@ -99,8 +99,56 @@ class TestToClaudeShape:
         assert end.is_session_end and end.session_id == "c"
 
     def test_unknown_host(self) -> None:
-        with pytest.raises(UnknownHost, match="expected one of"):
-            to_claude_shape("copilot", {})
+        with pytest.raises(UnknownHost, match="streamd speaks claude, codex"):
+            to_claude_shape("aider", {})
+
+    def test_copilot_camel_case_success_and_failure(self) -> None:
+        ok = {
+            "sessionId": "cp-1",
+            "timestamp": 1700000000000,
+            "cwd": "/w",
+            "toolName": "bash",
+            "toolArgs": '{"command": "ls"}',
+            "toolResult": {"resultType": "success", "textResultForLlm": "a.py\n"},
+        }
+        adapted = adapt_event(to_claude_shape("copilot", ok))
+        assert (adapted.event_name, adapted.session_id, adapted.failure) == (
+            "PostToolUse",
+            "cp-1",
+            None,
+        )
+        assert adapted.result == "a.py\n"
+        failed = {**ok, "toolResult": None, "error": "bash: nope: command not found"}
+        adapted = adapt_event(to_claude_shape("copilot", failed))
+        assert adapted.event_name == "PostToolUseFailure"
+        assert adapted.failure == "bash: nope: command not found"
+        end = adapt_event(to_claude_shape("copilot", {"sessionId": "cp-1", "reason": "complete"}))
+        assert end.is_session_end
+
+    def test_droid_camel_case_fields_and_success_false(self) -> None:
+        event = {
+            "hookEventName": "PostToolUse",
+            "sessionId": "d-1",
+            "cwd": "/w",
+            "tool_name": "Execute",
+            "tool_input": {"command": "make"},
+            "tool_response": {"success": False, "error": ""},
+        }
+        adapted = adapt_event(to_claude_shape("droid", event))
+        assert adapted.session_id == "d-1" and adapted.failure is not None
+
+    def test_cursor_exit_code_in_tool_output_is_a_failure(self) -> None:
+        event = {
+            "conversation_id": "c",
+            "hook_event_name": "postToolUse",
+            "tool_name": "Shell",
+            "tool_input": {"command": "make"},
+            "tool_output": json.dumps({"output": "make: *** [all] Error 2", "exitCode": 2}),
+        }
+        adapted = adapt_event(to_claude_shape("cursor", event))
+        assert adapted.failure is not None and "Error 2" in adapted.failure
+        ok = {**event, "tool_output": json.dumps({"output": "built", "exitCode": 0})}
+        assert adapt_event(to_claude_shape("cursor", ok)).failure is None
 
 
 class TestRenderAnswerPerHost:
@@ -135,4 +183,14 @@ class TestRenderAnswerPerHost:
         assert render_answer(fired(), event_name=event, result="x", host=host) == b""
 
     def test_every_host_has_a_dialect(self) -> None:
-        assert set(HOSTS) == {"claude", "codex", "gemini", "cursor"}
+        assert set(HOSTS) == {"claude", "codex", "gemini", "cursor", "copilot", "qwen", "droid"}
+
+    def test_copilot_answers_failures_only(self) -> None:
+        assert render_answer(fired(), event_name="postToolUse", result="x", host="copilot") == b""
+        raw = render_answer(fired(), event_name="postToolUseFailure", result="x", host="copilot")
+        assert list(json.loads(raw)) == ["additionalContext"]
+
+    @pytest.mark.parametrize(("host", "event"), [("qwen", "PostToolUseFailure"), ("droid", None)])
+    def test_claude_dialect_hosts(self, host: str, event: str | None) -> None:
+        payload = json.loads(render_answer(fired(), event_name=event, result="x", host=host))
+        assert payload["hookSpecificOutput"]["hookEventName"] == (event or "PostToolUse")
