@@ -18,9 +18,34 @@ from ._verdict import StreamState, Verdict
 EXCERPT_LIMIT = 1000
 
 
+def model_visible(result: object) -> object:
+    """The part of a host's result object that the model reads: a shell call's stdout
+    and stderr (Claude Code's Bash), a file's content (Read), Gemini's ``llmContent``,
+    a JSON-string result's ``output`` (Cursor); the result itself otherwise."""
+    if isinstance(result, str) and result[:1] == "{" and '"output"' in result:
+        try:
+            result = json.loads(result)
+        except ValueError:
+            return result
+    if not isinstance(result, dict):
+        return result
+    stdout, stderr = result.get("stdout"), result.get("stderr")
+    if isinstance(stdout, str) or isinstance(stderr, str):
+        parts = [p for p in (stdout, stderr) if isinstance(p, str) and p]
+        return "\n".join(parts)
+    file = result.get("file")
+    if isinstance(file, dict) and isinstance(file.get("content"), str):
+        return file["content"]
+    for key in ("llmContent", "content", "output"):
+        value = result.get(key)
+        if isinstance(value, str):
+            return value
+    return result
+
+
 def excerpt(result: object, limit: int = EXCERPT_LIMIT) -> str:
     """At most ``limit`` characters of the result as the agent saw it."""
-    text = canonical_bytes(result).decode("utf-8", "replace")
+    text = canonical_bytes(model_visible(result)).decode("utf-8", "replace")
     if len(text) <= limit:
         return text
     return text[:limit] + f"\n[... {len(text) - limit} more characters not shown]"

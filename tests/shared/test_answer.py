@@ -110,3 +110,33 @@ class TestExcerpt:
 
     def test_lone_surrogates_are_replaced(self) -> None:
         assert excerpt("a\ud800") == "a?"
+
+
+class TestModelVisibleQuote:
+    @pytest.mark.parametrize(
+        ("result", "quoted"),
+        [
+            (
+                {
+                    "stdout": "3 passed",
+                    "stderr": "warning: x",
+                    "interrupted": False,
+                    "isImage": False,
+                },
+                "3 passed\nwarning: x",
+            ),
+            (
+                {
+                    "type": "text",
+                    "file": {"filePath": "/a.py", "content": "x = 1\n", "numLines": 1},
+                },
+                "x = 1\n",
+            ),  # fmt: skip
+            ({"llmContent": "build: pending", "error": None}, "build: pending"),
+            ('{"output": "built", "exitCode": 0}', "built"),
+            ("plain text", "plain text"),
+            ({"rows": [1, 2]}, '{"rows": [1, 2]}'),
+        ],
+    )
+    def test_the_quote_is_what_the_model_read(self, result: object, quoted: str) -> None:
+        assert excerpt(result) == quoted
