@@ -131,7 +131,7 @@ class TestModelVisibleQuote:
                     "file": {"filePath": "/a.py", "content": "x = 1\n", "numLines": 1},
                 },
                 "x = 1\n",
-            ),  # fmt: skip
+            ),
             ({"llmContent": "build: pending", "error": None}, "build: pending"),
             ('{"output": "built", "exitCode": 0}', "built"),
             ("plain text", "plain text"),
