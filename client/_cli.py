@@ -4,6 +4,7 @@ on stderr, with a non-zero exit."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,14 +22,54 @@ def _replay(args: argparse.Namespace) -> int:
     from streamd.shared import PolicyError
 
     from . import _replay
+    from ._transcripts import UnknownFormat
 
     try:
-        _replay.run(args.log, args.policy, args.json, sys.stdout)
+        _replay.run(args.log, args.policy, args.json, sys.stdout, args.format)
     except FileNotFoundError as exc:
-        raise CommandError(f"{exc.args[0]}: no such file; pass the path of a session log") from None
+        raise CommandError(
+            f"{exc.args[0]}: no such file; pass a session log or an agent's transcript"
+        ) from None
+    except UnknownFormat as exc:
+        raise CommandError(f"{exc}; name its format with --format") from None
     except PolicyError as exc:
-        raise CommandError(f"{exc}; fix the [tool_stream] table and run again") from None
+        raise CommandError(f"{exc}; fix the dos.toml and run again") from None
     return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from streamd.shared import DEFAULT_POLICY, PolicyError, load_policy
+
+    from . import _backtest
+
+    since = None
+    if args.since:
+        try:
+            since = dt.datetime.fromisoformat(args.since)
+        except ValueError:
+            raise CommandError(f"--since {args.since!r}: give a date, as 2026-11-01") from None
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=dt.UTC)
+    try:
+        policy = load_policy(args.policy) if args.policy else DEFAULT_POLICY
+    except PolicyError as exc:
+        raise CommandError(f"{exc}; fix the dos.toml and run again") from None
+    missing = [p for p in args.paths if not os.path.exists(p)]
+    if missing:
+        raise CommandError(f"{missing[0]}: no such file or folder")
+    if not args.paths and not _backtest.default_paths():
+        raise CommandError("no transcripts found in ~/.claude/projects; pass files or folders")
+    return _backtest.run(
+        args.paths,
+        policy,
+        sys.stdout,
+        as_json=args.json,
+        since=since,
+        fmt=args.format,
+        excerpts=not args.no_excerpts,
+    )
 
 
 def _socket(args: argparse.Namespace) -> str:
@@ -244,11 +285,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    replay = sub.add_parser("replay", help="classify a session log offline, step by step")
-    replay.add_argument("log", help="a session log, <workspace>/.dos/streams/<session>.jsonl")
-    replay.add_argument("--policy", help="a dos.toml to take [tool_stream] from")
+    from ._transcripts import FORMATS
+
+    formats = ["session-log", *FORMATS]
+    replay = sub.add_parser(
+        "replay", help="classify a session log or an agent's transcript offline, step by step"
+    )
+    replay.add_argument("log", help="a session log (.dos/streams/*.jsonl) or a transcript")
+    replay.add_argument("--policy", help="a dos.toml to take the policy from")
+    replay.add_argument("--format", choices=formats, help="default: told from the file")
     replay.add_argument("--json", action="store_true", help="one JSON object per step")
     replay.set_defaults(handler=_replay)
+
+    report = sub.add_parser(
+        "report", help="what streamd would have caught in transcripts, and what the loops cost"
+    )
+    report.add_argument("paths", nargs="*", help="files or folders (default ~/.claude/projects)")
+    report.add_argument("--policy", help="a dos.toml to take the policy from")
+    report.add_argument("--format", choices=FORMATS, help="default: told from each file")
+    report.add_argument("--since", help="only sessions started on or after this date")
+    report.add_argument("--json", action="store_true", help="one JSON object")
+    report.add_argument(
+        "--no-excerpts", action="store_true", help="leave every error and result text out"
+    )
+    report.set_defaults(handler=_report)
 
     from streamd.daemon import add_serve_arguments
 

@@ -15,6 +15,7 @@ from streamd.shared import (
     Policy,
     Record,
     Verdict,
+    adapt_event,
     load_policy,
     read_records,
 )
@@ -79,8 +80,13 @@ def _clip(text: str, width: int) -> str:
     return printable if len(printable) <= width else printable[: width - 1] + "…"
 
 
-def run(log: str, policy_file: str | None, as_json: bool, out: TextIO) -> None:
-    """Raises ``FileNotFoundError`` for a missing log, ``PolicyError`` for a bad policy."""
+def run(
+    log: str, policy_file: str | None, as_json: bool, out: TextIO, fmt: str | None = None
+) -> None:
+    """Raises ``FileNotFoundError`` for a missing file, ``PolicyError`` for a bad policy,
+    ``UnknownFormat`` for a file in no format streamd reads."""
+    from ._transcripts import detect, read
+
     if not os.path.isfile(log):
         raise FileNotFoundError(log)
     if policy_file is not None:
@@ -89,5 +95,10 @@ def run(log: str, policy_file: str | None, as_json: bool, out: TextIO) -> None:
         policy = load_policy(policy_file)
     else:
         policy = workspace_policy_for(log)
-    records = read_records(log)
+    fmt = fmt or detect(log)
+    if fmt == "session-log":
+        records = read_records(log)
+    else:
+        steps = (adapt_event(event).step for event in read(log, fmt).events)
+        records = [Record(step) for step in steps if step is not None]
     (print_json if as_json else print_table)(records, policy, out)

@@ -1,0 +1,234 @@
+"""Agents' transcripts read as the events the live hook would have received, and
+``streamd report`` over them: fixtures written here, in each format."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from streamd.client._backtest import build
+from streamd.client._transcripts import detect, read
+from streamd.shared import (
+    Detector,
+    HookRequest,
+    Policy,
+    adapt_event,
+    handle_offline,
+    read_records,
+)
+
+BASH_RESULT = {"stdout": "FAILED test_x\n", "stderr": "", "interrupted": False, "isImage": False}
+
+
+def claude_session(path: Path, *, calls: int = 3, broken: bool = False) -> list[dict[str, Any]]:
+    """A Claude Code session file with ``calls`` identical Bash calls, and the hook events
+    Claude Code sends for them."""
+    lines: list[dict[str, Any]] = [
+        {
+            "type": "user",
+            "sessionId": "s-1",
+            "cwd": "/w",
+            "timestamp": "2026-11-20T10:00:00Z",
+            "message": {"role": "user", "content": "run the tests"},
+        },
+    ]
+    hooks = []
+    for n in range(calls):
+        use = {"type": "tool_use", "id": f"toolu_{n}", "name": "Bash",
+               "input": {"command": "pytest -x"}}  # fmt: skip
+        assistant = {"type": "assistant", "sessionId": "s-1", "cwd": "/w",
+                     "message": {"role": "assistant", "content": [use]}}  # fmt: skip
+        lines += [assistant, assistant]  # a streamed message repeats its blocks
+        lines.append(
+            {
+                "type": "user",
+                "sessionId": "s-1",
+                "cwd": "/w",
+                "message": {
+                    "role": "user",
+                    "content": [
+                        {
+                            "type": "tool_result",
+                            "tool_use_id": f"toolu_{n}",
+                            "content": "FAILED test_x",
+                        }
+                    ],
+                },
+                "toolUseResult": BASH_RESULT,
+            }
+        )
+        hooks.append(
+            {
+                "session_id": "s-1",
+                "cwd": "/w",
+                "hook_event_name": "PostToolUse",
+                "tool_name": "Bash",
+                "tool_input": {"command": "pytest -x"},
+                "tool_response": BASH_RESULT,
+                "tool_use_id": f"toolu_{n}",
+            }
+        )
+    text = "".join(json.dumps(line) + "\n" for line in lines)
+    if broken:
+        text += '{"type": "assistant", "message": {"content": [{"type": "tool_use", "id": "x", '
+        text += '"name": "Read", "input": {}}]}}\n{"type": "weird-new-kind"}\n{torn'
+    path.write_text(text)
+    return hooks
+
+
+class TestClaudeCode:
+    def test_replay_digests_and_verdicts_equal_the_hooks(self, tmp_path: Path) -> None:
+        transcript = tmp_path / "s-1.jsonl"
+        hooks = claude_session(transcript)
+        workspace = tmp_path / "ws"
+        for event in hooks:
+            raw = json.dumps({**event, "cwd": str(workspace)}).encode()
+            handle_offline(HookRequest(raw, cwd=str(workspace)))
+        logged = read_records(str(workspace / ".dos" / "streams" / "s-1.jsonl"))
+        t = read(str(transcript))
+        replayed = [adapt_event(e).step for e in t.events]
+        assert [r.step for r in logged] == replayed
+        live, offline = Detector(Policy()), Detector(Policy())
+        assert [live.push(r.step).state for r in logged] == [
+            offline.push(s).state for s in replayed if s is not None
+        ]
+        assert t.skipped == {}
+
+    def test_malformed_lines_unknown_entries_and_lone_calls_are_counted(
+        self, tmp_path: Path
+    ) -> None:
+        transcript = tmp_path / "s-1.jsonl"
+        claude_session(transcript, broken=True)
+        t = read(str(transcript))
+        assert len(t.events) == 3
+        assert t.skipped == {
+            "unreadable line": 1,
+            "entry of type 'weird-new-kind'": 1,
+            "call with no result": 1,
+        }
+
+    def test_an_error_result_is_a_failure_event(self, tmp_path: Path) -> None:
+        transcript = tmp_path / "e.jsonl"
+        use = {"type": "tool_use", "id": "toolu_e", "name": "Edit", "input": {"old_string": "a"}}
+        said = "<tool_use_error>String to replace not found</tool_use_error>"
+        result = {
+            "type": "tool_result",
+            "tool_use_id": "toolu_e",
+            "is_error": True,
+            "content": said,
+        }
+        transcript.write_text(
+            json.dumps({"type": "assistant", "sessionId": "e", "message": {"content": [use]}})
+            + "\n"
+            + json.dumps(
+                {
+                    "type": "user",
+                    "sessionId": "e",
+                    "message": {"content": [result]},
+                    "toolUseResult": "Error: String to replace not found",
+                }
+            )
+            + "\n"
+        )
+        [event] = read(str(transcript)).events
+        assert event["hook_event_name"] == "PostToolUseFailure"
+        assert event["error"] == "Error: String to replace not found"
+
+
+def test_each_benchmark_format_is_read(tmp_path: Path) -> None:
+    swe = tmp_path / "a.traj"
+    swe.write_text(json.dumps({"trajectory": [
+        {"action": "open f.py\n", "observation": "[File: f.py]"},
+        {"action": "edit 1:1\nx\nend_of_edit\n", "observation": "File updated."},
+        {"observation": "no action"},
+    ]}))  # fmt: skip
+    mini = tmp_path / "b.traj.json"
+    mini.write_text(json.dumps({"messages": [
+        {"role": "system", "content": "You are..."},
+        {"role": "assistant", "content": "THOUGHT: look\n\n```bash\nls -la\n```"},
+        {"role": "user", "content": "<returncode>0</returncode>\n<output>\na.py\n</output>"},
+        {"role": "assistant", "content": "```bash\npython a.py\n```"},
+        {"role": "user", "content": "<returncode>1</returncode>\n<output>\nKeyError\n</output>"},
+    ]}))  # fmt: skip
+    hands = tmp_path / "c.json"
+    hands.write_text(json.dumps([
+        {"id": 1, "source": "agent", "action": "run", "args": {"command": "make", "thought": "t"}},
+        {"id": 2, "cause": 1, "observation": "run", "content": "Error 2",
+         "extras": {"exit_code": 2}},
+        {"id": 3, "source": "agent", "action": "read", "args": {"path": "/a"}},
+        {"id": 4, "cause": 3, "observation": "read", "content": "x = 1", "extras": {}},
+        {"id": 5, "source": "agent", "action": "message", "args": {"content": "done"}},
+    ]))  # fmt: skip
+    assert [detect(str(p)) for p in (swe, mini, hands)] == [
+        "swe-agent",
+        "mini-swe-agent",
+        "openhands",
+    ]
+    s = read(str(swe))
+    assert [e["tool_name"] for e in s.events] == ["open", "edit"]
+    assert s.skipped == {"step without an action": 1}
+    m = read(str(mini)).events
+    assert [e["hook_event_name"] for e in m] == ["PostToolUse", "PostToolUseFailure"]
+    assert m[1]["tool_input"] == {"command": "python a.py"}
+    h = read(str(hands)).events
+    assert [(e["tool_name"], e["hook_event_name"]) for e in h] == [
+        ("run", "PostToolUseFailure"),
+        ("read", "PostToolUse"),
+    ]
+    assert "thought" not in h[0]["tool_input"]
+
+
+class TestReport:
+    def test_counts_loops_calls_bytes_and_tokens(self, tmp_path: Path) -> None:
+        claude_session(tmp_path / "s-1.jsonl", calls=5)
+        report = build([str(tmp_path)], Policy()).as_json(excerpts=True)
+        assert (report["sessions"], report["tool_calls"], report["skipped"]) == (1, 5, 0)
+        assert report["loops"] == 1 and report["loops_by_rule"] == {"exact": 1}
+        assert report["calls_in_loops"] == 5
+        size = len(json.dumps(BASH_RESULT, sort_keys=True).encode())
+        assert report["result_bytes_in_loops"] == 5 * size
+        assert report["token_estimate"] == 5 * size // 4
+        [top] = report["top_sessions"]
+        assert top["worst_loop"] == "`Bash` returned identical output 5 times in a row"
+
+    def test_cli_json_since_and_no_excerpts(self, tmp_path: Path) -> None:
+        claude_session(tmp_path / "s-1.jsonl", calls=4)
+        (tmp_path / "notes.json").write_text('{"nothing": "here"}')
+
+        def report(*args: str) -> dict[str, Any]:
+            done = subprocess.run(
+                [sys.executable, "-m", "streamd.client", "report", str(tmp_path), "--json", *args],
+                capture_output=True,
+                text=True,
+            )
+            assert done.returncode == 0, done.stderr
+            data: dict[str, Any] = json.loads(done.stdout)
+            return data
+
+        everything = report()
+        for key in ("sessions", "tool_calls", "skipped", "loops", "calls_in_loops"):
+            assert isinstance(everything[key], int)
+        assert everything["skipped_by_reason"] == {"file in no transcript format": 1}
+        assert report("--since", "2026-11-21")["sessions"] == 0
+        assert report("--since", "2026-11-19")["sessions"] == 1
+
+    def test_a_missing_path_is_an_operator_error(self, tmp_path: Path) -> None:
+        done = subprocess.run(
+            [sys.executable, "-m", "streamd.client", "report", str(tmp_path / "nope")],
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 2 and "no such file or folder" in done.stderr
+
+    def test_replay_reads_a_transcript(self, tmp_path: Path) -> None:
+        claude_session(tmp_path / "s-1.jsonl", calls=3)
+        done = subprocess.run(
+            [sys.executable, "-m", "streamd.client", "replay", str(tmp_path / "s-1.jsonl")],
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, done.stderr
+        assert "REPEATING  exact" in done.stdout and "3 steps, 1 fired (exact 1)" in done.stdout
