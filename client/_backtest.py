@@ -15,11 +15,14 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from streamd.shared import (
+    MAX_PERIOD,
     Detector,
     Policy,
     Verdict,
     adapt_event,
+    call_digest,
     canonical_bytes,
+    excerpt,
     failure_gist,
 )
 
@@ -52,19 +55,23 @@ class SessionResult:
     format: str
     calls: int
     loops: list[Loop] = field(default_factory=list)
+    steps: list[tuple[str, str, str, str, str]] = field(default_factory=list)
+    """Per call, for the page: state, rule, tool, arguments, result excerpt."""
 
     @property
     def calls_in_loops(self) -> int:
         return sum(loop.calls for loop in self.loops)
 
 
-def analyze(t: Transcript, policy: Policy) -> SessionResult:
+def analyze(t: Transcript, policy: Policy, *, keep_steps: bool = False) -> SessionResult:
     detector = Detector(policy)
     result = SessionResult(t.path, t.session, t.format, 0)
     sizes: list[int] = []
     open_loop: Loop | None = None
-    for event in t.events:
-        adapted = adapt_event(event)
+    keys = [call_digest(e) for e in t.events]
+    recurring = _recurring_calls(keys)
+    for position, event in enumerate(t.events):
+        adapted = adapt_event(event, shape=position in recurring, args_digest=keys[position])
         if adapted.step is None:
             t.skipped["call without a tool name"] += 1
             continue
@@ -72,6 +79,8 @@ def analyze(t: Transcript, policy: Policy) -> SessionResult:
         result.calls += 1
         sizes.append(len(canonical_bytes(adapted.result)) if adapted.has_result else 0)
         verdict = detector.push(adapted.step)
+        if keep_steps:
+            result.steps.append(_step_view(event, adapted, verdict))
         if not verdict.fired:
             open_loop = None
             continue
@@ -83,6 +92,33 @@ def analyze(t: Transcript, policy: Policy) -> SessionResult:
     for loop in result.loops:
         loop.result_bytes = sum(sizes[loop.start : loop.end + 1])
     return result
+
+
+def _recurring_calls(keys: list[str | None]) -> set[int]:
+    """The positions whose call (tool and arguments) recurs within ``MAX_PERIOD`` steps:
+    only there can a result's shape change a verdict, so only there is it computed."""
+    recurring: set[int] = set()
+    for i, key in enumerate(keys):
+        if key is None:
+            continue
+        for j in range(i + 1, min(len(keys), i + MAX_PERIOD + 1)):
+            if keys[j] == key:
+                recurring.update((i, j))
+    return recurring
+
+
+def _step_view(
+    event: dict[str, Any], adapted: Any, verdict: Verdict
+) -> tuple[str, str, str, str, str]:
+    args = json.dumps(event.get("tool_input"), sort_keys=True, default=str)[:300]
+    shown = excerpt(adapted.failure or adapted.result, 400) if adapted.has_result else ""
+    return (
+        verdict.state.value,
+        verdict.rule if verdict.fired else "",
+        str(event.get("tool_name")),
+        args,
+        shown,
+    )
 
 
 def _new_loop(verdict: Verdict, index: int, failure: str | None) -> Loop:
@@ -188,7 +224,12 @@ def build(
     fmt: str | None = None,
     top: int = 5,
     progress: TextIO | None = None,
+    page: tuple[TextIO, TextIO] | None = None,
+    excerpts: bool = True,
 ) -> Report:
+    """Read every transcript under ``paths``; with ``page``, write each session's
+    timeline as it goes, to the first file if it looped, else to the second (the page
+    shows the first before the second, and the summary above both)."""
     report = Report()
     for path in transcript_files(paths):
         report.files += 1
@@ -205,9 +246,14 @@ def build(
             continue
         if since is not None and _before(t, path, since):
             continue
-        result = analyze(t, policy)
+        result = analyze(t, policy, keep_steps=page is not None)
         report.skipped.update(t.skipped)
         report.add(result, top)
+        if page is not None:
+            from ._html import session_strip
+
+            page[0 if result.loops else 1].write(session_strip(result, excerpts=excerpts))
+        result.steps.clear()
     if progress is not None and report.files >= 50:
         progress.write("\n")
     return report
@@ -261,13 +307,37 @@ def run(
     since: dt.datetime | None,
     fmt: str | None,
     excerpts: bool,
+    html: str | None = None,
 ) -> int:
+    import tempfile
+
+    from . import _html
+
     progress = sys.stderr if sys.stderr.isatty() else None
-    report = build(paths or default_paths(), policy, since=since, fmt=fmt, progress=progress)
+    paths = paths or default_paths()
+    with (
+        tempfile.TemporaryFile("w+", encoding="utf-8") as looped,
+        tempfile.TemporaryFile("w+", encoding="utf-8") as rest,
+    ):
+        report = build(
+            paths,
+            policy,
+            since=since,
+            fmt=fmt,
+            progress=progress,
+            page=(looped, rest) if html else None,
+            excerpts=excerpts,
+        )
+        if html:
+            looped.seek(0)
+            rest.seek(0)
+            _html.write_page(html, report, (looped, rest), paths=paths, excerpts=excerpts)
     if as_json:
         out.write(json.dumps(report.as_json(excerpts=excerpts)) + "\n")
     else:
         render(report, out, excerpts=excerpts)
+    if html and not as_json:
+        out.write(f"wrote {html}\n")
     return 0
 
 

@@ -69,6 +69,7 @@ def _report(args: argparse.Namespace) -> int:
         since=since,
         fmt=args.format,
         excerpts=not args.no_excerpts,
+        html=args.html,
     )
 
 
@@ -305,6 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--format", choices=FORMATS, help="default: told from each file")
     report.add_argument("--since", help="only sessions started on or after this date")
     report.add_argument("--json", action="store_true", help="one JSON object")
+    report.add_argument("--html", metavar="FILE", help="also write a self-contained page")
     report.add_argument(
         "--no-excerpts", action="store_true", help="leave every error and result text out"
     )

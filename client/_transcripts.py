@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
+
 FORMATS = ("claude", "swe-agent", "mini-swe-agent", "openhands")
 
 
@@ -82,13 +84,25 @@ def _session_of(path: str) -> str:
     return name
 
 
+_decode = msgspec.json.Decoder().decode
+
+
+def _json(raw: bytes) -> Any:
+    """``json.loads``'s value, decoded by msgspec where it can (several times faster);
+    where msgspec refuses (``1e400``, a lone surrogate escape) ``json`` decides."""
+    try:
+        return _decode(raw)
+    except msgspec.DecodeError:
+        return json.loads(raw)
+
+
 def _lines(path: str, t: Transcript) -> Iterator[dict[str, Any]]:
     with open(path, "rb") as f:
         for raw in f:
             if not raw.strip():
                 continue
             try:
-                entry = json.loads(raw)
+                entry = _json(raw)
             except ValueError:
                 t.skipped["unreadable line"] += 1
                 continue
@@ -171,7 +185,7 @@ def _text_of(content: object) -> str:
 def _load_json(path: str, t: Transcript) -> Any:
     try:
         with open(path, "rb") as f:
-            return json.load(f)
+            return _json(f.read())
     except ValueError:
         t.skipped["unreadable file"] += 1
         return None

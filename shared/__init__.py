@@ -12,6 +12,7 @@ offline decision.
 from ._adapter import (
     HookEvent,
     adapt_event,
+    call_digest,
     canonical_bytes,
     digest,
     parse_event,
@@ -100,6 +101,7 @@ __all__ = [
     "Verdict",
     "adapt_event",
     "answer_payload",
+    "call_digest",
     "canonical_bytes",
     "classify",
     "context_text",

@@ -172,7 +172,24 @@ def _shape_digest(raw: bytes) -> str | None:
     return None if shape == text else digest(shape.encode("utf-8"))
 
 
-def adapt_event(event: Mapping[str, object]) -> HookEvent:
+def call_digest(event: Mapping[str, object]) -> str | None:
+    """The ``args_digest`` an event's step will have; None when it names no tool."""
+    tool_name = event.get("tool_name")
+    if not isinstance(tool_name, str) or not tool_name:
+        return None
+    tool_input = event.get("tool_input")
+    return digest(
+        canonical_bytes({"tool": tool_name, "input": {} if tool_input is None else tool_input})
+    )
+
+
+def adapt_event(
+    event: Mapping[str, object], *, shape: bool = True, args_digest: str | None = None
+) -> HookEvent:
+    """The event's step and what else streamd needs of it. ``shape=False`` leaves the
+    result's shape out, for a caller that knows no other call within five steps has the
+    same arguments (no rule would ever compare it). ``args_digest``, when given, is the
+    event's ``call_digest``, already computed."""
     name = event.get("hook_event_name")
     event_name = name if isinstance(name, str) and name else DEFAULT_EVENT_NAME
     tool_name = event.get("tool_name")
@@ -183,7 +200,8 @@ def adapt_event(event: Mapping[str, object]) -> HookEvent:
         tool_input = event.get("tool_input")
         if tool_input is None:
             tool_input = {}
-        args_digest = digest(canonical_bytes({"tool": tool_name, "input": tool_input}))
+        if args_digest is None:
+            args_digest = digest(canonical_bytes({"tool": tool_name, "input": tool_input}))
         result = _result_of(event, event_name)
         if result is _ABSENT:
             step = Step(tool_name, args_digest)
@@ -196,7 +214,7 @@ def adapt_event(event: Mapping[str, object]) -> HookEvent:
                 tool_name,
                 args_digest,
                 result_digest,
-                _shape_digest(raw),
+                _shape_digest(raw) if shape else None,
                 digest(gist.encode("utf-8")) if gist else None,
             )
     session_id = event.get("session_id")

@@ -93,6 +93,11 @@ class TestLatencyBenches:
         done = run_script("bench_tail.py", "--runs", "20", "--lengths", "10,5000")
         assert done.returncode == 0 and "recover p50 ratio" in done.stdout
 
+    def test_bench_report_runs(self) -> None:
+        done = run_script("bench_report.py", "--megabytes", "2", "--rounds", "1")
+        assert done.returncode == 0, done.stderr
+        assert "ratio" in done.stdout and "tool calls" in done.stdout
+
     def test_bench_shape_runs(self) -> None:
         done = run_script("bench_shape.py", "--runs", "3", "--sizes", "1000,20000")
         assert done.returncode == 0, done.stderr
