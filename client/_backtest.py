@@ -161,7 +161,12 @@ def transcript_files(paths: list[str]) -> Iterator[str]:
 
 def default_paths() -> list[str]:
     """The installed hosts' transcript folders that exist."""
-    candidates = [Path.home() / ".claude" / "projects"]
+    home = Path.home()
+    candidates = [
+        home / ".claude" / "projects",
+        home / ".codex" / "sessions",
+        home / ".gemini" / "tmp",
+    ]
     return [str(p) for p in candidates if p.is_dir()]
 
 

@@ -60,7 +60,10 @@ def _report(args: argparse.Namespace) -> int:
     if missing:
         raise CommandError(f"{missing[0]}: no such file or folder")
     if not args.paths and not _backtest.default_paths():
-        raise CommandError("no transcripts found in ~/.claude/projects; pass files or folders")
+        raise CommandError(
+            "no transcripts found in ~/.claude/projects, ~/.codex/sessions or ~/.gemini/tmp; "
+            "pass files or folders"
+        )
     return _backtest.run(
         args.paths,
         policy,
@@ -301,7 +304,9 @@ def build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser(
         "report", help="what streamd would have caught in transcripts, and what the loops cost"
     )
-    report.add_argument("paths", nargs="*", help="files or folders (default ~/.claude/projects)")
+    report.add_argument(
+        "paths", nargs="*", help="files or folders (default: the agents' transcript folders)"
+    )
     report.add_argument("--policy", help="a dos.toml to take the policy from")
     report.add_argument("--format", choices=FORMATS, help="default: told from each file")
     report.add_argument("--since", help="only sessions started on or after this date")

@@ -11,6 +11,7 @@ by reason in ``Transcript.skipped``, never fatal.
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import os
 import re
@@ -20,7 +21,7 @@ from typing import Any
 
 import msgspec
 
-FORMATS = ("claude", "swe-agent", "mini-swe-agent", "openhands")
+FORMATS = ("claude", "codex", "gemini", "swe-agent", "mini-swe-agent", "openhands")
 
 
 @dataclass
@@ -53,9 +54,13 @@ def detect(path: str) -> str:
         first = head.split(b"\n", 1)[0]
         if (b'"schema"' in first and b"tool-stream" in first) or b'"args_digest"' in first:
             return "session-log"
+        if b'"payload"' in first and (b'"session_meta"' in first or b'"response_item"' in first):
+            return "codex"
         return "claude"
     if head.startswith(b"[") or b'"history"' in head:
         return "openhands"
+    if b'"projectHash"' in head or (b'"sessionId"' in head and b'"messages"' in head):
+        return "gemini"
     if b'"trajectory"' in head:
         return "swe-agent"
     if b'"messages"' in head:
@@ -67,6 +72,8 @@ def read(path: str, fmt: str | None = None) -> Transcript:
     fmt = fmt or detect(path)
     readers: dict[str, Callable[[str], Transcript]] = {
         "claude": _claude,
+        "codex": _codex,
+        "gemini": _gemini,
         "swe-agent": _swe_agent,
         "mini-swe-agent": _mini_swe_agent,
         "openhands": _openhands,
@@ -172,6 +179,129 @@ def _claude_event(
         event["hook_event_name"] = "PostToolUse"
         event["tool_response"] = structured if structured is not None else content
     return event
+
+
+_EXIT = re.compile(r"^Exit code: (-?\d+)", re.MULTILINE)
+
+
+def _codex(path: str) -> Transcript:
+    """Codex CLI rollouts (``~/.codex/sessions/YYYY/MM/DD/rollout-*.jsonl``): a
+    ``function_call`` (or ``custom_tool_call``) answered by the output with its
+    ``call_id``. A shell call's non-zero exit code, in the output's metadata or its
+    ``Exit code: N`` line, is a failure. The hook names tools and arguments its own way
+    (``Bash`` for ``shell``), so digests here are the rollout's, not the hook's."""
+    t = Transcript(path, "codex", _session_of(path))
+    calls: dict[str, dict[str, Any]] = {}
+    cwd = None
+    for entry in _lines(path, t):
+        payload = entry.get("payload")
+        t.started = t.started or entry.get("timestamp")
+        if not isinstance(payload, dict):
+            continue
+        kind = entry.get("type")
+        if kind == "session_meta":
+            t.session = str(payload.get("id") or t.session)
+            cwd = payload.get("cwd")
+            continue
+        if kind != "response_item":
+            continue
+        item = payload.get("type")
+        if item in ("function_call", "custom_tool_call", "local_shell_call"):
+            call_id = payload.get("call_id")
+            if isinstance(call_id, str):
+                calls[call_id] = payload
+        elif item in ("function_call_output", "custom_tool_call_output"):
+            call = calls.pop(str(payload.get("call_id")), None)
+            if call is None:
+                t.skipped["result of no call"] += 1
+                continue
+            t.events.append(_codex_event(t, call, payload.get("output"), cwd))
+    if calls:
+        t.skipped["call with no result"] += len(calls)
+    return t
+
+
+def _codex_event(
+    t: Transcript, call: dict[str, Any], output: object, cwd: object
+) -> dict[str, Any]:
+    arguments = call.get("arguments", call.get("input", call.get("action")))
+    if isinstance(arguments, str) and arguments[:1] in "{[":
+        with contextlib.suppress(ValueError):
+            arguments = json.loads(arguments)
+    text = output
+    code = None
+    if isinstance(output, str) and output[:1] == "{":
+        try:
+            parsed = json.loads(output)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, dict):
+            text = parsed.get("output", output)
+            meta = parsed.get("metadata")
+            code = meta.get("exit_code") if isinstance(meta, dict) else None
+    if code is None and isinstance(text, str):
+        found = _EXIT.search(text[:200])
+        code = int(found.group(1)) if found else None
+    event: dict[str, Any] = {
+        "session_id": t.session,
+        "cwd": cwd,
+        "tool_name": call.get("name") or call.get("type"),
+        "tool_input": arguments,
+        "tool_use_id": call.get("call_id"),
+    }
+    if isinstance(code, int) and code != 0:
+        event.update(hook_event_name="PostToolUseFailure", error=text)
+    else:
+        event.update(hook_event_name="PostToolUse", tool_response=text)
+    return event
+
+
+def _gemini(path: str) -> Transcript:
+    """Gemini CLI's recorded chats (``~/.gemini/tmp/<project>/chats/session-*.json``): a
+    ``gemini`` message's ``toolCalls``, each with its ``result`` parts and ``status``;
+    the model saw the ``functionResponse``'s output, as the hook's ``llmContent``."""
+    t = Transcript(path, "gemini", _session_of(path))
+    data = _load_json(path, t)
+    messages = data.get("messages") if isinstance(data, dict) else None
+    if not isinstance(messages, list):
+        t.skipped["no messages"] += 1
+        return t
+    t.session = str(data.get("sessionId") or t.session)
+    t.started = data.get("startTime")
+    for message in messages:
+        if not isinstance(message, dict):
+            t.skipped["message that is not an object"] += 1
+            continue
+        for call in message.get("toolCalls") or []:
+            if not isinstance(call, dict) or not isinstance(call.get("name"), str):
+                t.skipped["tool call without a name"] += 1
+                continue
+            if call.get("result") is None:
+                t.skipped["call with no result"] += 1
+                continue
+            seen = _gemini_output(call["result"])
+            event: dict[str, Any] = {
+                "session_id": t.session,
+                "tool_name": call["name"],
+                "tool_input": call.get("args"),
+                "tool_use_id": call.get("id"),
+            }
+            if call.get("status") == "error":
+                event.update(hook_event_name="PostToolUseFailure", error=seen)
+            else:
+                event.update(hook_event_name="PostToolUse", tool_response={"llmContent": seen})
+            t.events.append(event)
+    return t
+
+
+def _gemini_output(result: object) -> object:
+    parts = result if isinstance(result, list) else [result]
+    for part in parts:
+        response = part.get("functionResponse") if isinstance(part, dict) else None
+        if isinstance(response, dict) and isinstance(response.get("response"), dict):
+            inner = response["response"]
+            return inner.get("output", inner.get("error", inner))
+    return result
 
 
 def _text_of(content: object) -> str:

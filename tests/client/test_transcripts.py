@@ -338,3 +338,56 @@ def test_leaving_out_shapes_no_rule_could_compare_changes_no_verdict() -> None:
     full = [detector.push(adapt_event(e).step).state.value for e in events]  # type: ignore[arg-type]
     assert [s[0] for s in fast] == full
     assert "REPEATING" in full
+
+
+def test_codex_rollouts_and_gemini_chats_are_read(tmp_path: Path) -> None:
+    codex = tmp_path / "rollout-2026-11-20T10-00-00-abc.jsonl"
+    rows = [
+        {"timestamp": "2026-11-20T10:00:00Z", "type": "session_meta",
+         "payload": {"id": "019a-codex", "cwd": "/w", "cli_version": "0.169.0"}},
+        {"timestamp": "2026-11-20T10:00:01Z", "type": "response_item",
+         "payload": {"type": "function_call", "name": "shell", "call_id": "call_1",
+                     "arguments": json.dumps({"command": ["bash", "-lc", "cat missing.txt"]})}},
+        {"timestamp": "2026-11-20T10:00:02Z", "type": "response_item",
+         "payload": {"type": "function_call_output", "call_id": "call_1",
+                     "output": json.dumps({"output": "cat: missing.txt: No such file",
+                                           "metadata": {"exit_code": 1}})}},
+        {"timestamp": "2026-11-20T10:00:03Z", "type": "response_item",
+         "payload": {"type": "function_call", "name": "shell", "call_id": "call_2",
+                     "arguments": json.dumps({"command": ["bash", "-lc", "ls"]})}},
+        {"timestamp": "2026-11-20T10:00:04Z", "type": "response_item",
+         "payload": {"type": "function_call_output", "call_id": "call_2",
+                     "output": "Exit code: 0\nWall time: 0.1 seconds\nOutput:\na.py\n"}},
+        {"timestamp": "2026-11-20T10:00:05Z", "type": "event_msg", "payload": {"type": "x"}},
+    ]  # fmt: skip
+    codex.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    gemini = tmp_path / "session-2026-11-20T10-00-3b44bc68.json"
+    gemini.write_text(json.dumps({
+        "sessionId": "gem-1", "projectHash": "abc", "startTime": "2026-11-20T10:00:00Z",
+        "messages": [
+            {"id": "1", "type": "user", "content": "read it"},
+            {"id": "2", "type": "gemini", "content": "", "toolCalls": [
+                {"id": "c1", "name": "read_file", "args": {"absolute_path": "/w/a"},
+                 "status": "success", "result": [{"functionResponse": {
+                     "id": "c1", "name": "read_file", "response": {"output": "x = 1"}}}]},
+                {"id": "c2", "name": "read_file", "args": {"absolute_path": "/w/b"},
+                 "status": "error", "result": [{"functionResponse": {
+                     "id": "c2", "name": "read_file", "response": {"error": "File not found"}}}]},
+                {"id": "c3", "name": "run_shell_command", "args": {}, "status": "cancelled"},
+            ]},
+        ],
+    }))  # fmt: skip
+    assert (detect(str(codex)), detect(str(gemini))) == ("codex", "gemini")
+    c = read(str(codex))
+    assert c.session == "019a-codex" and c.skipped == {}
+    assert [e["hook_event_name"] for e in c.events] == ["PostToolUseFailure", "PostToolUse"]
+    assert c.events[0]["error"] == "cat: missing.txt: No such file"
+    assert c.events[1]["tool_input"] == {"command": ["bash", "-lc", "ls"]}
+    g = read(str(gemini))
+    assert g.session == "gem-1" and g.skipped == {"call with no result": 1}
+    assert [(e["hook_event_name"], e["tool_name"]) for e in g.events] == [
+        ("PostToolUse", "read_file"),
+        ("PostToolUseFailure", "read_file"),
+    ]
+    assert g.events[0]["tool_response"] == {"llmContent": "x = 1"}
+    assert g.events[1]["error"] == "File not found"
