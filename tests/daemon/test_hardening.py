@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from streamd.client import DaemonClient
+from streamd.client import DaemonClient, DaemonUnavailable
 from streamd.client._transport import Connection, NoAnswer
 from streamd.daemon import protocol as proto
 from streamd.shared import HookRequest, handle_offline
@@ -233,10 +233,7 @@ class TestResources:
             stderr=subprocess.DEVNULL,
         )
         try:
-            waited = 0
-            while not sock.exists() and limited.poll() is None and waited < 3000:
-                threading.Event().wait(0.01)
-                waited += 1
+            wait_until_it_answers(sock, limited)
             idle = []
             for _ in range(200):
                 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -281,6 +278,18 @@ class TestResources:
             daemon.terminate()
         assert not errors and len(records(tmp_path)) == 6
         assert 3 * 1024 * 1024 < status.read_peak_bytes <= 4 * 1024 * 1024
+
+
+def wait_until_it_answers(sock: Path, proc: subprocess.Popen[bytes]) -> None:
+    """Until the daemon answers a ping (the socket file exists a moment before it listens)."""
+    for _ in range(3000):
+        try:
+            DaemonClient(str(sock), timeout=1.0).ping()
+            return
+        except DaemonUnavailable:
+            assert proc.poll() is None, "the daemon exited while starting"
+            threading.Event().wait(0.01)
+    raise AssertionError("the daemon did not answer within 30 s")
 
 
 LIMITED = """
