@@ -135,6 +135,15 @@ _ERROR_OPENING = re.compile(
 )
 
 
+_EXIT_LINE = re.compile(r"^\W*Exit [Cc]ode:? *(-?\d+)", re.MULTILINE)
+
+
+def _exit_line(text: str) -> bool:
+    """Whether a tool's text reports a non-zero exit code on a line of its own."""
+    found = _EXIT_LINE.search(text[:4096])
+    return found is not None and found.group(1) != "0"
+
+
 def _failure_of(event_name: str, result: object) -> str | None:
     """The error text of a failed call: a failure event's error, a structured result's
     ``error`` or non-zero exit code (with its output), a plain-text result that opens
@@ -147,9 +156,12 @@ def _failure_of(event_name: str, result: object) -> str | None:
         if result[:1] == "{" and "xitCode" in result:  # Cursor: '{"output": .., "exitCode": 1}'
             result = _parsed_or(result)
         else:
-            return result if _ERROR_OPENING.match(result) else None
+            return result if _ERROR_OPENING.match(result) or _exit_line(result) else None
     if not isinstance(result, Mapping):
         return None
+    seen = result.get("llmContent")
+    if isinstance(seen, str) and _exit_line(seen):  # Gemini's shell: "Exit Code: 1"
+        return seen
     error = result.get("error")
     if error:
         message = error.get("message") if isinstance(error, Mapping) else None

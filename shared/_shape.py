@@ -102,6 +102,7 @@ _AFTER: tuple[tuple[str, re.Pattern[str], _Replacement], ...] = (
     ("tmp", re.compile(r"tmp[a-z0-9_]{6,}\b"), _word_start("<tmp>")),
     ("pid", re.compile(r"pid([ =:#]*)\d+"), _word_start(r"pid\1<pid>")),
     ("PID", re.compile(r"PID([ =:#]*)\d+"), _word_start(r"PID\1<pid>")),
+    ("PGID", re.compile(r"PGID([ =:#]*)\d+"), _word_start(r"PGID\1<pid>")),  # Gemini's shell
     ("port", re.compile(r"port([ =:#]*)\d+"), _word_start(r"port\1<port>")),
     ("Port", re.compile(r"Port([ =:#]*)\d+"), _word_start(r"Port\1<port>")),
     ("localhost:", re.compile(r"localhost:\d+"), "localhost:<port>"),

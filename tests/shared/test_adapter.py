@@ -170,6 +170,8 @@ class TestShapeAndFailure:
             {"is_error": True, "content": "denied"},
             'Traceback (most recent call last):\n  File "x"\nValueError: bad',
             "bash: foo: command not found",
+            {"llmContent": "Output: cat: x: No such file\nExit Code: 1\nProcess Group PGID: 9"},
+            "Exit code: 2\nWall time: 0.1 seconds\nOutput:\nmake: *** Error 2",
         ],
     )
     def test_structured_and_plain_failures_are_read(self, response: object) -> None:

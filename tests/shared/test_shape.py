@@ -19,6 +19,7 @@ class TestNormalize:
             ("[12:34:56] tick", "[09:01:02] tick"),
             ("-rw-r--r-- 1 u u 12 Dec  4 20:35 a.txt", "-rw-r--r-- 1 u u 12 Jan 17 09:01 a.txt"),
             ("server pid 4242 on port 8080", "server pid 977 on port 31337"),
+            ("Exit Code: 1\nProcess Group PGID: 720", "Exit Code: 1\nProcess Group PGID: 725"),
             ("listening on localhost:5432", "listening on localhost:41823"),
             ("<object at 0x7ffd1234abcd>", "<object at 0x55d0deadbeef>"),
             (

@@ -1,0 +1,220 @@
+"""The real agents, driven by a scripted model on 127.0.0.1, with streamd's hook
+installed exactly as a user would install it: every tool call is recorded once, the
+warnings come at the expected calls, and each reaches the model in its next request.
+
+The clients come from npm into a cache (``$STREAMD_E2E_CACHE``, default
+``~/.cache/streamd-e2e``); nothing leaves loopback (telemetry and updates off)."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from streamd.shared import read_records
+
+from ..harness import DaemonProcess
+from .models import Call, ModelServer, Script, anthropic_reply, gemini_reply, responses_reply
+
+pytestmark = pytest.mark.e2e
+
+PACKAGES = {
+    "claude": ("@anthropic-ai/claude-code@2.1.332", "claude"),
+    "codex": ("@openai/codex@0.169.0", "codex"),
+    "gemini": ("@google/gemini-cli@0.61.0", "gemini"),
+}
+WARNING = "streamd: no new information."
+
+
+@pytest.fixture(scope="session")
+def clients() -> Path:
+    """The npm bin folder holding the three clients, installed once into the cache."""
+    npm = shutil.which("npm")
+    if npm is None:
+        pytest.skip("no npm on this machine: the end-to-end clients cannot be installed")
+    cache = Path(os.environ.get("STREAMD_E2E_CACHE", Path.home() / ".cache" / "streamd-e2e"))
+    bin_dir = cache / "node_modules" / ".bin"
+    cache.mkdir(parents=True, exist_ok=True)
+    with open(cache / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # runs side by side share the cache
+        if not all((bin_dir / name).exists() for _, name in PACKAGES.values()):
+            done = subprocess.run(
+                [npm, "install", "--no-audit", "--no-fund", "--prefix", str(cache),
+                 *(spec for spec, _ in PACKAGES.values())],
+                capture_output=True, text=True, timeout=900,
+            )  # fmt: skip
+            assert done.returncode == 0, done.stderr[-2000:]
+    return bin_dir
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Iterator[Path]:
+    path = tmp_path / "home"
+    path.mkdir()
+    yield path
+
+
+def install_hook(host: str, home: Path, daemon: DaemonProcess) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "streamd.client", "hook", "install", "--host", host,
+         "--socket", str(daemon.socket_path)],
+        env={"PATH": os.environ.get("PATH", ""), "HOME": str(home)},
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+
+
+def strings(value: object) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from strings(v)
+
+
+def warnings_after_each_call(script: Script, results_in: Any) -> dict[int, int]:
+    """For each request that carries k tool results, how many streamd warnings the
+    model is shown: a new one after call k means call k's warning reached it."""
+    seen: dict[int, int] = {}
+    for request in script.requests:
+        body = request["body"]
+        if not body:
+            continue
+        k = results_in(body)
+        text = "\n".join(strings(body))
+        seen[k] = max(seen.get(k, 0), text.count(WARNING))
+    return seen
+
+
+def check(script: Script, project: Path, results_in: Any, fired: list[int]) -> None:
+    logs = list((project / ".dos" / "streams").glob("*.jsonl"))
+    assert len(logs) == 1, logs
+    records = read_records(str(logs[0]))
+    assert len(records) == len(script.calls)  # one record per tool call
+    warned = [i for i, r in enumerate(records) if r.verdict_state or r.rule]
+    assert warned == fired
+    seen = warnings_after_each_call(script, results_in)
+    for n, index in enumerate(fired, 1):
+        # After call ``index`` (0-based) the model holds index+1 results and n warnings.
+        assert seen.get(index + 1, 0) >= n > seen.get(index, 0), seen
+
+
+def claude_results(body: dict[str, Any]) -> int:
+    return sum(
+        1
+        for m in body.get("messages", [])
+        if isinstance(m.get("content"), list)
+        for b in m["content"]
+        if isinstance(b, dict) and b.get("type") == "tool_result"
+    )
+
+
+def codex_results(body: dict[str, Any]) -> int:
+    return sum(1 for i in body.get("input", []) if i.get("type") == "function_call_output")
+
+
+def gemini_results(body: dict[str, Any]) -> int:
+    return sum(
+        1 for c in body.get("contents", []) for p in c.get("parts", []) if "functionResponse" in p
+    )
+
+
+def run(argv: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_claude_code(clients: Path, daemon: DaemonProcess, home: Path, tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "status.txt").write_text("build: pending\n")
+    install_hook("claude", home, daemon)
+    script = Script(
+        [Call("Bash", {"command": "cat missing.txt", "description": "read it"})] * 3
+        + [Call("Read", {"file_path": str(project / "status.txt")})] * 3
+    )
+    with ModelServer(script, anthropic_reply) as server:
+        env = {
+            "PATH": os.environ.get("PATH", ""), "HOME": str(home),
+            "ANTHROPIC_BASE_URL": server.url, "ANTHROPIC_API_KEY": "sk-e2e",
+            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", "DISABLE_TELEMETRY": "1",
+            "DISABLE_AUTOUPDATER": "1",
+        }  # fmt: skip
+        done = run(
+            [str(clients / "claude"), "-p", "check the build", "--output-format", "stream-json",
+             "--verbose", "--allowedTools", "Bash", "Read"],
+            project, env,
+        )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    check(script, project, claude_results, fired=[2, 5])
+
+
+def test_codex(clients: Path, daemon: DaemonProcess, home: Path, tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "status.txt").write_text("build: pending\n")
+    (home / ".codex").mkdir()
+    install_hook("codex", home, daemon)
+    script = Script(
+        [Call("exec_command", {"cmd": "cat missing.txt"})] * 3
+        + [Call("exec_command", {"cmd": "cat status.txt"})] * 3
+    )
+    with ModelServer(script, responses_reply) as server:
+        (home / ".codex" / "config.toml").write_text(
+            'model = "gpt-5-codex"\nmodel_provider = "e2e"\n'
+            f'[model_providers.e2e]\nname = "e2e"\nbase_url = "{server.url}/v1"\n'
+            'wire_api = "responses"\nenv_key = "E2E_API_KEY"\n'
+        )
+        env = {
+            "PATH": os.environ.get("PATH", ""), "HOME": str(home), "E2E_API_KEY": "sk-e2e",
+            "CODEX_HOME": str(home / ".codex"),
+        }  # fmt: skip
+        done = run(
+            [str(clients / "codex"), "exec", "--dangerously-bypass-hook-trust",
+             "--skip-git-repo-check", "--sandbox", "danger-full-access", "check the build"],
+            project, env,
+        )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    check(script, project, codex_results, fired=[2, 5])
+
+
+def test_gemini_cli(clients: Path, daemon: DaemonProcess, home: Path, tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "status.txt").write_text("build: pending\n")
+    (home / ".gemini").mkdir()
+    # The base-URL variable alone selects a gateway auth the CLI then rejects; updates,
+    # usage statistics and telemetry would leave loopback.
+    settings = {
+        "security": {"auth": {"selectedType": "gemini-api-key"}},
+        "general": {"disableAutoUpdate": True, "disableUpdateNag": True},
+        "privacy": {"usageStatisticsEnabled": False},
+        "telemetry": {"enabled": False},
+    }
+    (home / ".gemini" / "settings.json").write_text(json.dumps(settings))
+    install_hook("gemini", home, daemon)
+    script = Script(
+        [Call("run_shell_command", {"command": "cat missing.txt"})] * 3
+        + [Call("read_file", {"file_path": str(project / "status.txt")})] * 3
+    )
+    with ModelServer(script, gemini_reply) as server:
+        env = {
+            "PATH": os.environ.get("PATH", ""), "HOME": str(home),
+            "GOOGLE_GEMINI_BASE_URL": server.url, "GEMINI_API_KEY": "e2e-key",
+        }  # fmt: skip
+        done = run(
+            [str(clients / "gemini"), "-p", "check the build", "--yolo", "--skip-trust"],
+            project, env,
+        )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    check(script, project, gemini_results, fired=[2, 5])
