@@ -245,7 +245,7 @@ def _hook_status(args: argparse.Namespace) -> int:
             if not commands:
                 print(f"  {scope:<7}  not installed ({path})")
                 continue
-            complete = len(commands) >= len(h.installer.events)
+            complete = len(commands) >= len(h.events)
             argv = shlex.split(commands[0]) if commands[0] else []
             missing = [p for p in argv[:1] + argv[3:4] if not os.path.exists(p)]
             state = "installed" if complete else "partly installed"

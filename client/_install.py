@@ -13,6 +13,7 @@ import os
 import shlex
 import shutil
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -41,13 +42,14 @@ def hook_command(socket_path: str, *, host: str = "claude", python: str | None =
 
 def installed(path: Path, host_name: str) -> list[str]:
     """The commands of our entries in ``path``, one per event installed there."""
-    config = host(host_name).installer
+    h = host(host_name)
+    config = h.installer
     try:
-        data = _load(path, config)
+        data = _load(path, h.events)
     except SettingsError:
         return []
     found = []
-    for event in config.events:
+    for event in h.events:
         for item in data.get("hooks", {}).get(event, []):
             hooks = item.get("hooks", []) if config.nested and isinstance(item, dict) else [item]
             found += [entry_command(h) or "" for h in hooks if is_ours(h)]
@@ -84,7 +86,7 @@ def settings_path(host_name: str, scope: str, project: Path | None = None) -> Pa
     return (project or Path.cwd()) / installer.project_file
 
 
-def _load(path: Path, config: Installer) -> dict[str, Any]:
+def _load(path: Path, events: Iterable[str]) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -102,7 +104,7 @@ def _load(path: Path, config: Installer) -> dict[str, Any]:
     hooks = data.get("hooks", {})
     if not isinstance(hooks, dict):
         raise SettingsError(f'{path}: "hooks" must be an object')
-    for event in config.events:
+    for event in events:
         if not isinstance(hooks.get(event, []), list):
             raise SettingsError(f'{path}: "hooks.{event}" must be a list')
     return data
@@ -147,10 +149,11 @@ def _backup(path: Path) -> Path:
 
 def install(path: Path, command: str, host_name: str = "claude") -> bool:
     """Merge our entries into ``path``; returns whether the file changed."""
-    config = host(host_name).installer
-    data = _load(path, config)
+    h = host(host_name)
+    config = h.installer
+    data = _load(path, h.events)
     hooks = dict(data.get("hooks", {}))
-    for event in config.events:
+    for event in h.events:
         entries = _without_ours(hooks.get(event, []), config.nested)
         hooks[event] = [*entries, _our_entry(config, event, command)]
     new = {**config.top_level, **data, "hooks": hooks}
@@ -166,10 +169,11 @@ def uninstall(path: Path, host_name: str = "claude") -> bool:
     """Remove only our entries from ``path``; returns whether the file changed."""
     if not path.exists():
         return False
-    config = host(host_name).installer
-    data = _load(path, config)
+    h = host(host_name)
+    config = h.installer
+    data = _load(path, h.events)
     hooks = dict(data.get("hooks", {}))
-    for event in config.events:
+    for event in h.events:
         if event in hooks:
             entries = _without_ours(hooks[event], config.nested)
             if entries:
@@ -182,7 +186,7 @@ def uninstall(path: Path, host_name: str = "claude") -> bool:
     if new == data:
         return False
     backup = _backup(path)
-    if backup.exists() and _load(backup, config) == new:
+    if backup.exists() and _load(backup, h.events) == new:
         os.replace(backup, path)
     elif not backup.exists() and new in ({}, config.top_level):
         path.unlink()  # streamd created this file

@@ -34,7 +34,6 @@ class Installer:
     """Relative to the project directory."""
     user_file: str | None
     """Relative to the home directory; None where the host reads no user-level file."""
-    events: tuple[str, ...]
     nested: bool = True
     """Matcher groups holding ``hooks`` lists (Claude style), or flat entries."""
     matcher: str | None = None
@@ -52,7 +51,7 @@ class Host:
     name: str
     title: str
     events: Mapping[str, str]
-    """The host's event names, each mapped to Claude Code's."""
+    """The host's event names, each mapped to Claude Code's; the installer hooks each."""
     answer_key: str
     """``hookSpecificOutput`` for the Claude-shaped answer, else a flat key."""
     post_event: str
@@ -170,7 +169,6 @@ HOSTS: dict[str, Host] = {
         Installer(
             ".claude/settings.json",
             ".claude/settings.json",
-            ("PostToolUse", "PostToolUseFailure", "SessionEnd"),
             matcher="*",
             entry=_SECONDS,
         ),
@@ -186,7 +184,6 @@ HOSTS: dict[str, Host] = {
         Installer(
             ".codex/hooks.json",
             ".codex/hooks.json",
-            ("PostToolUse", "SessionEnd"),
             entry=_SECONDS,
             timeouts={"SessionEnd": 3},  # Codex clamps a SessionEnd hook to 3 s
             notice=(
@@ -208,7 +205,6 @@ HOSTS: dict[str, Host] = {
         Installer(
             ".gemini/settings.json",
             ".gemini/settings.json",
-            ("AfterTool", "SessionEnd"),
             entry={**_MILLISECONDS, "name": "streamd"},
         ),
         "`AfterTool` with `tool_response.error` (`{message, type}`)",
@@ -228,7 +224,6 @@ HOSTS: dict[str, Host] = {
         Installer(
             ".cursor/hooks.json",
             ".cursor/hooks.json",
-            ("postToolUse", "postToolUseFailure", "sessionEnd"),
             nested=False,
             top_level={"version": 1},
         ),
@@ -250,7 +245,6 @@ HOSTS: dict[str, Host] = {
         Installer(
             ".github/hooks/streamd.json",
             None,
-            ("postToolUse", "postToolUseFailure", "sessionEnd"),
             nested=False,
             entry={"type": "command", "timeoutSec": HOOK_TIMEOUT_SECONDS},
             command_key="bash",
@@ -271,7 +265,6 @@ HOSTS: dict[str, Host] = {
         Installer(
             ".qwen/settings.json",
             ".qwen/settings.json",
-            ("PostToolUse", "PostToolUseFailure", "SessionEnd"),
             matcher="*",
             entry=_MILLISECONDS,
         ),
@@ -287,7 +280,6 @@ HOSTS: dict[str, Host] = {
         Installer(
             ".factory/settings.json",
             ".factory/settings.json",
-            ("PostToolUse", "SessionEnd"),
             matcher="*",
             entry=_SECONDS,
             notice=(
@@ -364,7 +356,7 @@ def host_table() -> str:
             answer += " (on " + ", ".join(f"`{e}`" for e in sorted(h.answered)) + " only)"
         user = f"`~/{inst.user_file}`" if inst.user_file else "none"
         rows.append(
-            f"| {h.title} | `{h.name}` | {', '.join(f'`{e}`' for e in inst.events)} | "
+            f"| {h.title} | `{h.name}` | {', '.join(f'`{e}`' for e in h.events)} | "
             f"{h.failures} | {answer} | {user}; `{inst.project_file}` | {h.checked} |"
         )
     return "\n".join(rows)

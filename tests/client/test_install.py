@@ -58,7 +58,7 @@ class TestInstall:
         assert data["permissions"] == OTHER["permissions"]
         assert data["hooks"]["Stop"] == OTHER["hooks"]["Stop"]
         assert data["hooks"]["PostToolUse"][0] == OTHER["hooks"]["PostToolUse"][0]
-        for event in HOSTS["claude"].installer.events:
+        for event in HOSTS["claude"].events:
             ours = [h for g in data["hooks"][event] for h in g["hooks"] if _install.is_ours(h)]
             assert len(ours) == 1 and "/tmp/x/streamd.sock" in ours[0]["command"]
             assert ours[0]["timeout"] == HOOK_TIMEOUT_SECONDS
@@ -74,9 +74,7 @@ class TestInstall:
         project.mkdir()
         streamd_hook("install", "--scope", "project", home=tmp_path, cwd=project)
         settings = project / ".claude" / "settings.json"
-        assert set(json.loads(settings.read_text())["hooks"]) == set(
-            HOSTS["claude"].installer.events
-        )
+        assert set(json.loads(settings.read_text())["hooks"]) == set(HOSTS["claude"].events)
         assert not (tmp_path / ".claude").exists()
         streamd_hook("uninstall", "--scope", "project", home=tmp_path, cwd=project)
         assert not settings.exists()
@@ -215,8 +213,8 @@ class TestInstallPerHost:
         )
         path = tmp_path / EXISTING[host][0]
         data = json.loads(path.read_text())
-        config = HOSTS[host].installer
-        assert set(data["hooks"]) == set(config.events)
+        events = list(HOSTS[host].events)
+        assert set(data["hooks"]) == set(events)
         if host == "cursor":
             assert data["version"] == 1
             [entry] = data["hooks"]["postToolUse"]
@@ -227,7 +225,7 @@ class TestInstallPerHost:
             assert entry["type"] == "command" and entry["timeoutSec"] == 10
             assert entry["bash"].endswith("--host copilot") and _install.is_ours(entry)
         else:
-            [group] = data["hooks"][config.events[0]]
+            [group] = data["hooks"][events[0]]
             [hook] = group["hooks"]
             assert hook["type"] == "command" and hook["command"].endswith(f"--host {host}")
             assert hook["timeout"] == (10_000 if host in ("gemini", "qwen") else 10)
