@@ -3,10 +3,10 @@ requests and replies as the protocol's ``Struct``s, over the one transport."""
 
 from __future__ import annotations
 
-from streamd.daemon import protocol as proto
 from streamd.shared import StreamdError
 
 from . import _transport
+from . import protocol as proto
 
 
 class DaemonUnavailable(StreamdError):
@@ -54,6 +54,6 @@ class DaemonClient:
     def stop(self) -> proto.Stopping:
         return self._expect(proto.Stop(), proto.Stopping)
 
-    def step(self, step: proto.Step) -> bytes:
+    def step(self, step: proto.StepRequest) -> bytes:
         """The bytes the hook would print for this event."""
         return self._expect(step, proto.Answer).output

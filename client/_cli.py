@@ -1,5 +1,7 @@
 """The ``streamd`` operator command. Every failure says what went wrong and what to do,
-on stderr, with a non-zero exit."""
+on stderr, with a non-zero exit. A light client: building the parser and ``--help``,
+``--version``, ``status`` and ``hook status`` import neither anyio nor the daemon; each
+command imports what it needs when it runs."""
 
 from __future__ import annotations
 
@@ -8,10 +10,15 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from streamd.shared import StreamdError
+from streamd.shared import StreamdError, _wire, hosts
+from streamd.shared._version import VERSION
 
-from ._api import DaemonClient, DaemonError, DaemonUnavailable
+from ._options import SOCKET_HELP, add_serve_arguments
+
+if TYPE_CHECKING:
+    from ._api import DaemonClient
 
 
 class CommandError(StreamdError):
@@ -19,10 +26,9 @@ class CommandError(StreamdError):
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from streamd.shared import PolicyError
+    from streamd.shared import PolicyError, UnknownFormat
 
     from . import _replay
-    from ._transcripts import UnknownFormat
 
     try:
         _replay.run(args.log, args.policy, args.json, sys.stdout, args.format)
@@ -40,9 +46,9 @@ def _replay(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     import datetime as dt
 
-    from streamd.shared import DEFAULT_POLICY, PolicyError, load_policy
+    from streamd.shared import DEFAULT_POLICY, PolicyError, default_folders, load_policy
 
-    from . import _backtest
+    from . import _report
 
     since = None
     if args.since:
@@ -59,16 +65,17 @@ def _report(args: argparse.Namespace) -> int:
     missing = [p for p in args.paths if not os.path.exists(p)]
     if missing:
         raise CommandError(f"{missing[0]}: no such file or folder")
-    if not args.paths and not _backtest.default_paths():
+    paths = args.paths or default_folders(str(Path.home()))
+    if not paths:
         raise CommandError(
             "no transcripts found in ~/.claude/projects, ~/.codex/sessions or ~/.gemini/tmp; "
             "pass files or folders"
         )
-    return _backtest.run(
-        args.paths,
+    return _report.run(
+        paths,
         policy,
         sys.stdout,
-        as_json=args.json,
+        as_json_output=args.json,
         since=since,
         fmt=args.format,
         excerpts=not args.no_excerpts,
@@ -77,9 +84,17 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _socket(args: argparse.Namespace) -> str:
-    from streamd.daemon import socket_path
-
-    return socket_path(getattr(args, "socket", None))
+    """The socket every side agrees on; the default is refused when another user could
+    listen there first."""
+    path = _wire.socket_path(getattr(args, "socket", None))
+    if path == _wire.default_socket():
+        foreign = _wire.foreign_dir(path)
+        if foreign is not None:
+            raise CommandError(
+                f"the user runtime directory for {path} is not safe: {foreign}; pass "
+                "--socket DIR/streamd.sock with a DIR made by `mkdir -m 700 DIR`"
+            )
+    return path
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -92,8 +107,10 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _client(args: argparse.Namespace) -> DaemonClient:
-    return DaemonClient(_socket(args))
+def _client(args: argparse.Namespace, timeout: float = 5.0) -> DaemonClient:
+    from ._api import DaemonClient
+
+    return DaemonClient(_socket(args), timeout=timeout)
 
 
 def _unavailable(client: DaemonClient, when_down: str) -> CommandError:
@@ -101,6 +118,7 @@ def _unavailable(client: DaemonClient, when_down: str) -> CommandError:
 
 
 def _status(args: argparse.Namespace) -> int:
+    from ._api import DaemonError, DaemonUnavailable
     from ._status import render_status
 
     client = _client(args)
@@ -120,6 +138,8 @@ def _status(args: argparse.Namespace) -> int:
 
 def _stop(args: argparse.Namespace) -> int:
     import time
+
+    from ._api import DaemonClient, DaemonError, DaemonUnavailable
 
     client = _client(args)
     path = client.path
@@ -141,28 +161,24 @@ def _stop(args: argparse.Namespace) -> int:
 
 
 def _hook(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from streamd.shared import HOSTS, host_table
-
     from . import _install
 
     if args.action == "hosts":
-        print(host_table())
+        print(hosts.table())
         return 0
     if args.action == "status":
         return _hook_status(args)
     if args.host == "all":
         if args.action != "install":
             raise CommandError("--host all goes with install; name a host to uninstall")
-        homes = [name for name in HOSTS if _host_folder(name, args.scope).is_dir()]
+        homes = [name for name in hosts.NAMES if _host_folder(name, args.scope).is_dir()]
         if not homes:
             raise CommandError(
                 "no agent's config folder was found (~/.claude, ~/.codex, ...); name a host"
             )
         for name in homes:
             _install_one(args, name)
-        skipped = sorted(set(HOSTS) - set(homes))
+        skipped = sorted(set(hosts.NAMES) - set(homes))
         if skipped:
             print(f"skipped (no config folder): {', '.join(skipped)}")
         return 0
@@ -182,11 +198,7 @@ def _hook(args: argparse.Namespace) -> int:
 
 
 def _host_folder(name: str, scope: str) -> Path:
-    from pathlib import Path
-
-    from streamd.shared import HOSTS
-
-    installer = HOSTS[name].installer
+    installer = hosts.get(name).installer
     relative = installer.user_file if scope == "user" else installer.project_file
     if relative is None:
         return Path("/nonexistent")
@@ -195,10 +207,6 @@ def _host_folder(name: str, scope: str) -> Path:
 
 
 def _install_one(args: argparse.Namespace, name: str) -> None:
-    from pathlib import Path
-
-    from streamd.shared import HOSTS
-
     from . import _install
 
     command = _install.hook_command(_socket(args), host=name)
@@ -207,9 +215,9 @@ def _install_one(args: argparse.Namespace, name: str) -> None:
         changed = _install.install(path, command, name)
     except OSError as exc:
         raise CommandError(str(exc)) from None
-    title = HOSTS[name].title
-    print(f"{title}: {'installed the hook in' if changed else 'already installed in'} {path}")
-    notice = HOSTS[name].installer.notice
+    host = hosts.get(name)
+    print(f"{host.title}: {'installed the hook in' if changed else 'already installed in'} {path}")
+    notice = host.installer.notice
     if notice:
         print(f"  {notice}")
 
@@ -217,23 +225,21 @@ def _install_one(args: argparse.Namespace, name: str) -> None:
 def _hook_status(args: argparse.Namespace) -> int:
     """Per host and scope: is the hook installed, does its command still exist, and when
     did the daemon last hear from that host."""
-    import os
     import shlex
     import time
-    from pathlib import Path
-
-    from streamd.shared import HOSTS
 
     from . import _install
+    from ._api import DaemonError, DaemonUnavailable
 
     heard: dict[str, float] = {}
     try:
-        for session in DaemonClient(_socket(args), timeout=2.0).status().sessions:
+        for session in _client(args, timeout=2.0).status().sessions:
             heard[session.host] = max(heard.get(session.host, 0.0), session.last_seen)
     except (DaemonUnavailable, DaemonError):
         print("(no daemon answers: last heard is unknown)")
     now = time.time()
-    for name, h in HOSTS.items():
+    for h in hosts.every():
+        name = h.name
         last = f"last heard {now - heard[name]:.0f} s ago" if name in heard else "not heard"
         print(f"{h.title} ({name}): {last}")
         for scope in ("user", "project"):
@@ -253,6 +259,11 @@ def _hook_status(args: argparse.Namespace) -> int:
             print(f"           runs {commands[0]}")
             if missing:
                 print(f"           BROKEN: {', '.join(missing)} no longer exists; reinstall")
+            elif commands[0] != _install.hook_command(_socket(args), host=name):
+                print(
+                    "           OUTDATED: written by another streamd (an earlier version or "
+                    "another install); `streamd hook install` replaces it"
+                )
             if name == "codex":
                 print("           Codex runs it only once trusted in /hooks (by this command)")
     return 0
@@ -287,11 +298,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="streamd", description="A loop detector for AI coding agents."
     )
+    parser.add_argument("--version", action="version", version=f"streamd {VERSION}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    from ._transcripts import FORMATS
+    from streamd.shared._formats import FORMATS, SESSION_LOG
 
-    formats = ["session-log", *FORMATS]
+    formats = [SESSION_LOG, *FORMATS]
     replay = sub.add_parser(
         "replay", help="classify a session log or an agent's transcript offline, step by step"
     )
@@ -317,9 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.set_defaults(handler=_report)
 
-    from streamd.daemon import add_serve_arguments
-
-    socket_help = "the daemon's socket (default: $STREAMD_SOCKET, else the user runtime dir)"
+    socket_help = SOCKET_HELP
     serve = sub.add_parser("serve", help="run the daemon in the foreground")
     add_serve_arguments(serve)
     serve.set_defaults(handler=_serve)
@@ -333,14 +343,12 @@ def build_parser() -> argparse.ArgumentParser:
     stop.add_argument("--socket", help=socket_help)
     stop.set_defaults(handler=_stop)
 
-    from streamd.shared import HOSTS
-
     hook = sub.add_parser("hook", help="the hook command, and installing it into a host")
     hook.add_argument("action", choices=["command", "install", "uninstall", "status", "hosts"])
     hook.add_argument("--socket", help=socket_help)
     hook.add_argument(
         "--host",
-        choices=[*HOSTS, "all"],
+        choices=[*hosts.NAMES, "all"],
         default="claude",
         help="the agent whose hook config to write (default claude); with install, `all` "
         "installs for every agent whose config folder exists",

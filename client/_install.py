@@ -17,8 +17,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from streamd.shared import Installer, StreamdError
-from streamd.shared._hosts import host
+from streamd.shared import StreamdError, hosts
+from streamd.shared.hosts import Installer
 
 BACKUP_SUFFIX = ".streamd-backup"
 
@@ -42,7 +42,7 @@ def hook_command(socket_path: str, *, host: str = "claude", python: str | None =
 
 def installed(path: Path, host_name: str) -> list[str]:
     """The commands of our entries in ``path``, one per event installed there."""
-    h = host(host_name)
+    h = hosts.get(host_name)
     config = h.installer
     try:
         data = _load(path, h.events)
@@ -52,7 +52,7 @@ def installed(path: Path, host_name: str) -> list[str]:
     for event in h.events:
         for item in data.get("hooks", {}).get(event, []):
             hooks = item.get("hooks", []) if config.nested and isinstance(item, dict) else [item]
-            found += [entry_command(h) or "" for h in hooks if is_ours(h)]
+            found += [entry_command(e) or "" for e in hooks if is_ours(e)]
     return found
 
 
@@ -75,11 +75,11 @@ def entry_command(entry: dict[str, Any]) -> str | None:
 
 
 def settings_path(host_name: str, scope: str, project: Path | None = None) -> Path:
-    installer = host(host_name).installer
+    installer = hosts.get(host_name).installer
     if scope == "user":
         if installer.user_file is None:
             raise SettingsError(
-                f"{host(host_name).title} reads hooks only from the project "
+                f"{hosts.get(host_name).title} reads hooks only from the project "
                 f"({installer.project_file}); use --scope project in the repository"
             )
         return Path.home() / installer.user_file
@@ -149,7 +149,7 @@ def _backup(path: Path) -> Path:
 
 def install(path: Path, command: str, host_name: str = "claude") -> bool:
     """Merge our entries into ``path``; returns whether the file changed."""
-    h = host(host_name)
+    h = hosts.get(host_name)
     config = h.installer
     data = _load(path, h.events)
     hooks = dict(data.get("hooks", {}))
@@ -169,7 +169,7 @@ def uninstall(path: Path, host_name: str = "claude") -> bool:
     """Remove only our entries from ``path``; returns whether the file changed."""
     if not path.exists():
         return False
-    h = host(host_name)
+    h = hosts.get(host_name)
     config = h.installer
     data = _load(path, h.events)
     hooks = dict(data.get("hooks", {}))

@@ -10,14 +10,18 @@ from typing import TextIO
 
 from streamd.shared import (
     POLICY_FILENAME,
+    SESSION_LOG,
     STREAMS_DIR,
     Detector,
     Policy,
     Record,
     Verdict,
     adapt_event,
+    detect,
+    hosts,
     load_policy,
     read_records,
+    read_transcript,
 )
 
 
@@ -31,9 +35,9 @@ def workspace_policy_for(log: str) -> Policy:
 
 
 def replay(records: list[Record], policy: Policy) -> Iterator[tuple[int, Record, Verdict]]:
-    tracker = Detector(policy)
+    detector = Detector(policy)
     for index, record in enumerate(records):
-        yield index, record, tracker.push(record.step)
+        yield index, record, detector.push(record.step)
 
 
 def print_json(records: list[Record], policy: Policy, out: TextIO) -> None:
@@ -85,8 +89,6 @@ def run(
 ) -> None:
     """Raises ``FileNotFoundError`` for a missing file, ``PolicyError`` for a bad policy,
     ``UnknownFormat`` for a file in no format streamd reads."""
-    from ._transcripts import detect, read
-
     if not os.path.isfile(log):
         raise FileNotFoundError(log)
     if policy_file is not None:
@@ -96,9 +98,10 @@ def run(
     else:
         policy = workspace_policy_for(log)
     fmt = fmt or detect(log)
-    if fmt == "session-log":
+    if fmt == SESSION_LOG:
         records = read_records(log)
     else:
-        steps = (adapt_event(event).step for event in read(log, fmt).events)
+        host = hosts.get(fmt) if fmt in hosts.NAMES else None
+        steps = (adapt_event(e, host=host).step for e in read_transcript(log, fmt).events)
         records = [Record(step) for step in steps if step is not None]
     (print_json if as_json else print_table)(records, policy, out)

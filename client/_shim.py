@@ -3,24 +3,36 @@
     python3 -S -I hook.py [--workspace W] [--socket P] [--host claude]
 
 It reads the event from stdin, forwards it to the daemon and prints the answer. The
-fast path imports only what the interpreter has already loaded, ``_transport`` and
-``_socket``: the daemon parses and hashes. If the daemon is absent (or another user's),
-closes without answering or has not answered within ``ANSWER_TIMEOUT`` seconds, the
-shim decides the call in-process from the session log with ``streamd.shared`` and
-prints the same bytes.
+fast path imports only what the interpreter has already loaded, ``_transport``,
+``streamd.shared._wire`` and ``_socket``: the daemon parses and hashes. If the daemon
+is absent (or another user's), closes without answering or has not answered within
+``ANSWER_TIMEOUT`` seconds, the shim decides the call in-process from the session log
+with ``streamd.shared`` and prints the same bytes.
 It always exits 0, prints nothing on an error, and exits by its hard deadline.
 """
 
 import sys
 
-try:  # imported as streamd.client._shim
-    from . import _transport
-except ImportError:  # run by hook.py, whose folder is on sys.path
-    import _transport  # type: ignore[import-not-found, no-redef]
 
-TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs milliseconds here
-if TYPE_CHECKING:
-    import types
+def _bare_packages() -> None:
+    """Run by hook.py: ``streamd`` and ``streamd.shared`` as bare packages over this
+    checkout or install, so importing one module of them runs no package ``__init__``
+    (the fallback then loads only what deciding a call needs)."""
+    here = __file__[: max(__file__.rfind("/"), __file__.rfind("\\"))]
+    root = here[: max(here.rfind("/"), here.rfind("\\"))] or "."
+    for name, path in (("streamd", root), ("streamd.shared", root + "/shared")):
+        if name not in sys.modules:
+            package = type(sys)(name)
+            package.__path__ = [path]
+            sys.modules[name] = package
+
+
+if __name__ == "_shim":
+    _bare_packages()
+    import _transport  # type: ignore[import-not-found]
+else:  # imported as streamd.client._shim
+    from . import _transport
+from streamd.shared import _wire  # noqa: E402  (after the bare packages are in place)
 
 ANSWER_TIMEOUT = 1.0
 """Seconds the daemon has to answer, counted from when the whole event was sent."""
@@ -53,77 +65,8 @@ def _environ(name: bytes) -> bytes | None:
     return value if value else None
 
 
-def _private_dir(path: str) -> bool:
-    """A real directory we own with mode 0700, as platformdirs requires of a runtime dir."""
-    import posix
-
-    try:
-        st = posix.lstat(path)
-    except OSError:
-        return False
-    return (st.st_mode & 0o170777) == 0o040700 and st.st_uid == posix.geteuid()
-
-
-def default_socket() -> str:
-    """platformdirs' user runtime dir for "streamd", computed without importing it.
-    Only a hook run without ``--socket`` needs it: ``streamd hook command`` passes one."""
-    import posix
-
-    explicit = _environ(b"STREAMD_SOCKET")
-    if explicit:
-        return explicit.decode("utf-8", "surrogateescape")
-    if sys.platform == "darwin":
-        home = (_environ(b"HOME") or b"/").decode("utf-8", "surrogateescape")
-        return home + "/Library/Caches/TemporaryItems/streamd/streamd.sock"
-    base = (_environ(b"XDG_RUNTIME_DIR") or b"").decode("utf-8", "surrogateescape")
-    if not (base and _private_dir(base)):
-        if sys.platform.startswith("openbsd"):
-            base = f"/tmp/run/user/{posix.geteuid()}"
-        elif sys.platform.startswith(("freebsd", "netbsd")):
-            base = f"/var/run/user/{posix.geteuid()}"
-        else:
-            base = f"/run/user/{posix.geteuid()}"
-        if not _private_dir(base):
-            tmp = next(
-                (v for v in map(_environ, (b"TMPDIR", b"TEMP", b"TMP")) if v), b"/tmp"
-            ).decode("utf-8", "surrogateescape")
-            base = tmp.rstrip("/") + f"/runtime-{posix.geteuid()}"
-    return base + "/streamd/streamd.sock"
-
-
-def _bin(data: bytes) -> bytes:
-    return b"\xc6" + len(data).to_bytes(4, "big") + data
-
-
-def _str(text: str) -> bytes:
-    data = text.encode("utf-8")
-    return b"\xdb" + len(data).to_bytes(4, "big") + data
-
-
 def _fsencode(path: str) -> bytes:
     return path.encode("utf-8", "surrogateescape")
-
-
-def step_payload(
-    event: bytes,
-    cwd: bytes,
-    workspace: bytes | None,
-    run_id: str | None,
-    host: str,
-    key: str | None = None,
-) -> bytes:
-    """A ``Step`` request, MessagePack built by hand (see ``streamd.daemon.protocol``)."""
-    return b"".join(
-        (
-            b"\x97\xa4step",
-            _bin(event),
-            _bin(cwd),
-            b"\xc0" if workspace is None else _bin(workspace),
-            b"\xc0" if run_id is None else _str(run_id),
-            _str(host),
-            b"\xc0" if key is None else _str(key),
-        )
-    )
 
 
 def hard_deadline(event_size: int) -> float:
@@ -133,34 +76,7 @@ def hard_deadline(event_size: int) -> float:
 def printed(reply: bytes) -> bytes | None:
     """What to print for the daemon's reply; None when the shim must decide itself: any
     reply but an answer (an ``Error``: the daemon could not record the step)."""
-    return parse_answer(reply)
-
-
-def parse_answer(payload: bytes) -> bytes | None:
-    """The output of an ``Answer`` reply; None for any other reply."""
-    if payload[:8] != b"\x92\xa6answer" or len(payload) < 10:
-        return None
-    kind = payload[8]
-    width = {0xC4: 1, 0xC5: 2, 0xC6: 4}.get(kind)
-    if width is None:
-        return None
-    size = int.from_bytes(payload[9 : 9 + width], "big")
-    output = payload[9 + width :]
-    return output if len(output) == size else None
-
-
-def _load_shared() -> "types.ModuleType":
-    """``streamd.shared``, from beside this file, whether installed or in a checkout:
-    the ``streamd`` package is pointed at this file's grandparent directory."""
-    here = __file__[: max(__file__.rfind("/"), __file__.rfind("\\"))]
-    root = here[: max(here.rfind("/"), here.rfind("\\"))] or "."
-    if "streamd" not in sys.modules:
-        package = type(sys)("streamd")
-        package.__path__ = [root]
-        sys.modules["streamd"] = package
-    from streamd import shared
-
-    return shared
+    return _wire.decode_answer(reply)
 
 
 def decide_offline(
@@ -174,8 +90,9 @@ def decide_offline(
 ) -> bytes:
     import os
 
-    shared = _load_shared()
-    request = shared.HookRequest(
+    from streamd.shared import _decide, _offline
+
+    request = _decide.HookRequest(
         event,
         cwd=os.fsdecode(cwd),
         workspace=None if workspace is None else os.fsdecode(workspace),
@@ -183,7 +100,7 @@ def decide_offline(
         host=host,
         key=key,
     )
-    output: bytes = shared.handle_offline(request, deadline=deadline)
+    output: bytes = _offline.handle_offline(request, deadline=deadline)
     return output
 
 
@@ -221,8 +138,8 @@ def run(argv: list[str]) -> bytes:
     _arm_deadline(max(0.001, started + bound - time.monotonic()))
     deadline = started + bound - 0.5
     if len(event) + 1024 <= MAX_FRAME:
-        payload = step_payload(event, cwd, workspace, run_id, host, key)
-        path = options.get("socket") or default_socket()
+        payload = _wire.encode_step(event, cwd, workspace, run_id, host, key)
+        path = _wire.socket_path(options.get("socket"))
         # Sending may take half of what is left after the answer's second: the rest is
         # the fallback's, should the daemon not take it all.
         sending = max(ANSWER_TIMEOUT, (deadline - ANSWER_TIMEOUT - time.monotonic()) / 2)

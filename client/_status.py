@@ -7,7 +7,7 @@ from typing import TextIO
 
 import msgspec
 
-from streamd.daemon import protocol as proto
+from . import protocol as proto
 
 
 def _ago(seconds: float) -> str:

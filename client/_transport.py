@@ -2,36 +2,20 @@
 send a frame, read a frame. Every client uses it: the hook shim, the operator
 commands, the scripts and the tests.
 
-A frame is a 4-byte big-endian length and that many bytes of payload. This module
-imports only what ``python3 -S -I`` has already loaded, plus ``_socket``: the hook's
-fast path runs it on every tool call.
+Frames and the peer check are ``streamd.shared._wire``'s. This module imports only
+what ``python3 -S -I`` has already loaded, plus ``_socket``: the hook's fast path runs
+it on every tool call.
 """
 
-import sys
+from streamd.shared import _wire
 
-MAX_FRAME = 64 * 1024 * 1024
-"""The largest payload either side sends or accepts (tool results can be megabytes)."""
-HEADER_SIZE = 4
+MAX_FRAME = _wire.MAX_FRAME
+HEADER_SIZE = _wire.HEADER_SIZE
 
 
 class NoAnswer(Exception):
     """Raised when no daemon of this user answers: nothing listens, the peer is another
     user, the connection breaks, a frame is too large, or the deadline passes."""
-
-
-def _peer_uid(sock) -> int | None:  # type: ignore[no-untyped-def]
-    """The uid of the process at the other end of a connected Unix socket; None where
-    the platform cannot tell."""
-    import _socket
-
-    if sys.platform.startswith("linux"):
-        creds = sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 12)
-        return int.from_bytes(creds[4:8], sys.byteorder)  # struct ucred {pid, uid, gid}
-    if sys.platform == "darwin" or "bsd" in sys.platform:
-        # getsockopt(fd, SOL_LOCAL = 0, LOCAL_PEERCRED = 1): struct xucred {version, uid, ...}
-        creds = sock.getsockopt(0, 1, 76)
-        return int.from_bytes(creds[4:8], sys.byteorder)
-    return None
 
 
 def connect(path: str, timeout: float):  # type: ignore[no-untyped-def]
@@ -47,7 +31,7 @@ def connect(path: str, timeout: float):  # type: ignore[no-untyped-def]
     try:
         sock.settimeout(timeout)
         sock.connect(path)
-        uid = _peer_uid(sock)
+        uid = _wire.peer_uid(sock)
     except OSError as exc:
         sock.close()
         raise NoAnswer(f"cannot connect to {path}: {exc.strerror or exc}") from None
@@ -55,10 +39,6 @@ def connect(path: str, timeout: float):  # type: ignore[no-untyped-def]
         sock.close()
         raise NoAnswer(f"the process listening on {path} runs as uid {uid}, not as you")
     return sock
-
-
-def frame(payload: bytes) -> bytes:
-    return len(payload).to_bytes(HEADER_SIZE, "big") + payload
 
 
 def _recv_exactly(sock, size: int, deadline: float) -> bytes:  # type: ignore[no-untyped-def]
@@ -81,17 +61,17 @@ def _recv_exactly(sock, size: int, deadline: float) -> bytes:  # type: ignore[no
 def read_frame(sock, deadline: float) -> bytes:  # type: ignore[no-untyped-def]
     """The next frame's payload, by ``deadline`` (a ``time.monotonic()`` value)."""
     try:
-        size = int.from_bytes(_recv_exactly(sock, HEADER_SIZE, deadline), "big")
-        if size > MAX_FRAME:
-            raise NoAnswer(f"a reply of {size} bytes is over the {MAX_FRAME}-byte limit")
+        size = _wire.frame_length(_recv_exactly(sock, HEADER_SIZE, deadline))
         return _recv_exactly(sock, size, deadline)
+    except _wire.FrameTooLarge as exc:
+        raise NoAnswer(f"the reply's {exc}") from None
     except OSError as exc:
         raise NoAnswer(f"the connection failed: {exc.strerror or exc}") from None
 
 
 def send_frame(sock, payload: bytes) -> None:  # type: ignore[no-untyped-def]
     try:
-        sock.sendall(frame(payload))
+        sock.sendall(_wire.frame(payload))
     except OSError as exc:
         raise NoAnswer(f"the connection failed: {exc.strerror or exc}") from None
 

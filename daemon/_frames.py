@@ -8,9 +8,8 @@ from collections.abc import Awaitable, Callable
 
 import anyio
 
-from .protocol import HEADER_SIZE, frame_length
-
-DEFAULT_READ_BUDGET = 256 * 1024 * 1024
+from streamd.client._options import DEFAULT_READ_BUDGET
+from streamd.shared._wire import HEADER_SIZE, frame_length
 
 
 class ByteBudget:
@@ -63,7 +62,7 @@ class FrameReader:
         self.held = 0
 
     async def next_payload(self) -> bytes:
-        """The next frame's payload. Raises ``FrameError`` on an oversized frame as soon
+        """The next frame's payload. Raises ``FrameTooLarge`` on an oversized frame as soon
         as its header arrives, and ``anyio.EndOfStream`` (or ``IncompleteRead`` inside a
         frame) when the peer closes."""
         buffer = self._buffer

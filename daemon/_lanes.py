@@ -22,12 +22,10 @@ from typing import Generic, TypeVar
 
 import anyio
 
+from streamd.client._options import DEFAULT_LANES
+
 T = TypeVar("T")
 R = TypeVar("R")
-
-DEFAULT_LANES = 4
-"""Four: each lane fsyncs one file at a time, so a slow disk wants several; each is a
-thread contending for the GIL, so a fast one wants few (measured in the README)."""
 
 
 @dataclass(slots=True)

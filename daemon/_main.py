@@ -8,43 +8,10 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from ._frames import DEFAULT_READ_BUDGET
-from ._lanes import DEFAULT_LANES
-from ._paths import socket_path
-from ._server import DEFAULT_IDLE_TIMEOUT, run
+from streamd.client._options import add_serve_arguments
+from streamd.shared import StreamdError, _wire
 
-SOCKET_HELP = "the daemon's socket (default: $STREAMD_SOCKET, else the user runtime dir)"
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
-    return value
-
-
-def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--socket", help=SOCKET_HELP)
-    parser.add_argument(
-        "--idle-timeout",
-        type=float,
-        default=DEFAULT_IDLE_TIMEOUT,
-        help="seconds after which an idle session leaves memory (default 1800)",
-    )
-    parser.add_argument(
-        "--lanes",
-        type=_positive_int,
-        default=DEFAULT_LANES,
-        help="writer threads; more suit a disk with slow fsync (default 4)",
-    )
-    parser.add_argument(
-        "--read-budget",
-        type=_positive_int,
-        default=DEFAULT_READ_BUDGET // (1024 * 1024),
-        metavar="MIB",
-        help="MiB that incoming frames may hold at once, across connections (default 256)",
-    )
-    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
+from ._server import run
 
 
 def serve(args: argparse.Namespace) -> None:
@@ -55,7 +22,7 @@ def serve(args: argparse.Namespace) -> None:
         format="%(asctime)s streamd[%(process)d] %(levelname)s %(message)s",
     )
     run(
-        socket_path(args.socket),
+        _wire.socket_path(args.socket),
         idle_timeout=args.idle_timeout,
         lanes=args.lanes,
         read_budget=args.read_budget * 1024 * 1024,
@@ -63,8 +30,6 @@ def serve(args: argparse.Namespace) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from streamd.shared import StreamdError
-
     parser = argparse.ArgumentParser(prog="python -m streamd.daemon")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_serve_arguments(sub.add_parser("serve", help="run the daemon in the foreground"))

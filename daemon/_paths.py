@@ -1,8 +1,6 @@
-"""Where the daemon listens, and taking that place safely.
-
-The socket defaults to ``<user runtime dir>/streamd/streamd.sock``; ``--socket`` and
-``STREAMD_SOCKET`` override it for every command. A socket left by a dead daemon is
-replaced; a live daemon on the same path is ``DaemonAlreadyRunning``.
+"""Taking the daemon's place on its socket safely. Where that is is
+``streamd.shared._wire.socket_path``'s rule, which every side follows. A socket left by
+a dead daemon is replaced; a live daemon on the same path is ``DaemonAlreadyRunning``.
 """
 
 from __future__ import annotations
@@ -12,9 +10,7 @@ import errno
 import os
 import socket
 
-from streamd.shared import StreamdError
-
-SOCKET_ENV = "STREAMD_SOCKET"
+from streamd.shared import StreamdError, _wire
 
 
 class DaemonAlreadyRunning(StreamdError):
@@ -25,40 +21,34 @@ class SocketPathError(StreamdError):
     """Raised when the socket path cannot be used (not a socket, too long, no access)."""
 
 
-def default_socket_path() -> str:
-    """``<user runtime dir>/streamd/streamd.sock``. platformdirs creates a missing runtime
-    directory private to the user and refuses one another user made (in ``/tmp``, say),
-    which would let them listen in our place."""
-    import warnings
-
-    import platformdirs
-
-    with warnings.catch_warnings():  # a missing XDG_RUNTIME_DIR warns; its fallback is fine
-        warnings.simplefilter("ignore")
-        try:
-            runtime = platformdirs.user_runtime_dir("streamd", ensure_exists=True)
-        except PermissionError as exc:
-            raise SocketPathError(f"{exc}, or pass --socket PATH in a private directory") from None
-    return os.path.join(runtime, "streamd.sock")
-
-
-def socket_path(explicit: str | None = None) -> str:
-    return explicit or os.environ.get(SOCKET_ENV) or default_socket_path()
-
-
 def _prepare_directory(directory: str) -> None:
-    """The socket's directory, created 0700 if missing, and refused unless it is a real
-    directory of ours that no one else can write: another user could replace the
-    socket there, and listen in our place."""
+    """The socket's directory, created 0700 with any missing parent, and refused unless
+    it is a real directory of ours that no one else can write: another user could
+    replace the socket there, and listen in our place."""
+    foreign = None
     if not os.path.lexists(directory):
-        os.makedirs(directory, mode=0o700, exist_ok=True)
-        os.chmod(directory, 0o700)
+        foreign = _wire.foreign_dir(os.path.join(directory, "streamd.sock"))
+    if foreign is not None:
+        raise SocketPathError(
+            f"the socket's directory would be made in another user's: {foreign}; pass "
+            "--socket DIR/streamd.sock with a DIR made by `mkdir -m 700 DIR`"
+        )
+    missing = []
+    path = directory
+    while path and not os.path.lexists(path):
+        missing.append(path)
+        path = os.path.dirname(path)
+    for path in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(path, 0o700)
     st = os.lstat(directory)
-    import stat
+    if not _wire.is_private_dir(st):
+        import stat
 
-    if not stat.S_ISDIR(st.st_mode):
-        raise SocketPathError(f"{directory} is not a directory (a symbolic link?); pick another")
-    if st.st_uid != os.geteuid() or st.st_mode & 0o022:
+        if not stat.S_ISDIR(st.st_mode):
+            raise SocketPathError(
+                f"{directory} is not a directory (a symbolic link?); pick another"
+            )
         raise SocketPathError(
             f"{directory} is owned by uid {st.st_uid} with mode {st.st_mode & 0o777:o}; the "
             f"socket must be in a directory only uid {os.geteuid()} can write: make one with "

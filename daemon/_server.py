@@ -15,7 +15,6 @@ import math
 import os
 import signal
 import socket
-import struct
 import sys
 import time
 
@@ -23,24 +22,23 @@ import anyio
 import msgspec
 from anyio.abc import SocketListener, SocketStream
 
-from streamd.shared import HOSTS, Decision, HookRequest, resolve
+from streamd.client import protocol as proto
+from streamd.client._options import DEFAULT_IDLE_TIMEOUT, DEFAULT_LANES, DEFAULT_READ_BUDGET
+from streamd.shared import VERSION, Decision, HookRequest, _wire, hosts, resolve
 
-from . import protocol as proto
 from ._activation import Notifier
-from ._frames import DEFAULT_READ_BUDGET, ByteBudget, FrameReader
-from ._lanes import DEFAULT_LANES, Lanes
+from ._frames import ByteBudget, FrameReader
+from ._lanes import Lanes
 from ._paths import remove_quietly
 from ._sessions import Job, SessionTable, Wanted
 
 log = logging.getLogger("streamd")
 
-VERSION = "0.1.0"
 FRAME_TIMEOUT = 10.0
 """Seconds a connection may take to send the next frame before it is closed."""
 DRAIN_TIMEOUT = 10.0
 INLINE_EVENT_LIMIT = 64 * 1024
 """Events up to this size are parsed on the event loop; larger ones in a thread."""
-DEFAULT_IDLE_TIMEOUT = 1800.0
 
 
 class Daemon:
@@ -160,7 +158,8 @@ class Daemon:
 
     async def _serve_connection(self, stream: SocketStream) -> None:
         async with stream:
-            if not _peer_is_us(stream):
+            raw: socket.socket = stream.extra(anyio.abc.SocketAttribute.raw_socket)
+            if not _wire.peer_is_us(raw):
                 self.errors += 1
                 log.warning("refused a connection from another user")
                 await self._send(stream, proto.Error("forbidden", "peer is another user"))
@@ -206,7 +205,7 @@ class Daemon:
         """The next frame's payload; None when the connection is done with."""
         try:
             return await reader.next_payload()
-        except proto.FrameError as exc:
+        except _wire.FrameTooLarge as exc:
             self.errors += 1
             log.warning("%s", exc)
             await self._send(stream, proto.Error("frame-too-large", str(exc)))
@@ -236,11 +235,12 @@ class Daemon:
 
     async def _dispatch(self, request: proto.Request, stream: SocketStream) -> proto.Reply | None:
         """The reply; None when the client has gone and gets none."""
-        kind = type(request).__name__
+        # The status counts keep the names 0.1.0 showed ("Step", not "StepRequest").
+        kind = type(request).__name__.removesuffix("Request")
         self.requests[kind] += 1
         try:
             match request:
-                case proto.Step():
+                case proto.StepRequest():
                     return await self._step(request, _waiting(stream))
                 case proto.Ping():
                     return proto.Pong(os.getpid(), VERSION)
@@ -255,16 +255,16 @@ class Daemon:
             log.exception("failed to handle a %s request", kind)
             return proto.Error("internal", f"{type(exc).__name__}: {exc}")
 
-    async def _step(self, request: proto.Step, wanted: Wanted) -> proto.Reply | None:
+    async def _step(self, request: proto.StepRequest, wanted: Wanted) -> proto.Reply | None:
         started = time.perf_counter()
-        if request.host not in HOSTS:
+        if request.host not in hosts.NAMES:
             if request.host not in self.unknown_hosts:
                 self.unknown_hosts.add(request.host)
                 log.warning(
                     "unknown host %r in a hook command (streamd speaks %s); its calls are "
                     "not watched: reinstall the hook with `streamd hook install --host NAME`",
                     request.host,
-                    ", ".join(HOSTS),
+                    ", ".join(hosts.NAMES),
                 )
             return proto.Error("unknown-host", f"streamd speaks no host {request.host!r}")
         hook_request = HookRequest(
@@ -305,14 +305,14 @@ class Daemon:
     def _status(self) -> proto.StatusReply:
         sessions = []
         for s in self.table.sessions.values():
-            tracker = s.tracker
+            detector = s.detector
             verdict = s.last_verdict
             sessions.append(
                 proto.SessionInfo(
                     workspace=_shown(s.workspace),
                     session=_shown(s.session),
                     host=s.host,
-                    steps=tracker.steps if tracker else 0,
+                    steps=detector.steps if detector else 0,
                     state=verdict.state.value if verdict else "UNKNOWN",
                     run=verdict.repeat_run if verdict else 0,
                     last_tool=_shown(s.last_tool),
@@ -389,16 +389,6 @@ def _waiting(stream: SocketStream) -> Wanted:
             return False
 
     return wanted
-
-
-def _peer_is_us(stream: SocketStream) -> bool:
-    """On Linux, whether the peer runs as this user (SO_PEERCRED); True elsewhere."""
-    if not sys.platform.startswith("linux"):
-        return True
-    raw: socket.socket = stream.extra(anyio.abc.SocketAttribute.raw_socket)
-    creds = raw.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-    uid: int = struct.unpack("3i", creds)[1]
-    return uid == os.getuid()
 
 
 def run(

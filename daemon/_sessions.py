@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from streamd.client._options import DEFAULT_LANES
 from streamd.shared import (
     DEFAULT_POLICY,
     IDEMPOTENCY_WINDOW,
@@ -36,8 +37,6 @@ from streamd.shared import (
     window_ids,
 )
 
-from ._lanes import DEFAULT_LANES
-
 log = logging.getLogger("streamd")
 
 SessionKey = tuple[str, str]
@@ -52,7 +51,7 @@ class Session:
     session: str
     host: str
     inflight: int = 0
-    tracker: Detector | None = None
+    detector: Detector | None = None
     size: int = -1
     last_tool: str = ""
     recent_ids: collections.deque[str] = field(
@@ -129,24 +128,24 @@ class SessionTable:
         try:
             if wanted is not None and not wanted():
                 return None
-            tracker = session.tracker
-            unchanged = tracker is not None and session.size == log_file.size
+            detector = session.detector
+            unchanged = detector is not None and session.size == log_file.size
             stale = event.tool_use_id is not None and event.tool_use_id in session.recent_ids
             recovery: Recovery | None = None
-            if tracker is None or not unchanged or tracker.policy != policy or stale:
+            if detector is None or not unchanged or detector.policy != policy or stale:
                 recovery = recover_fd(
                     log_file.fd, log_file.size, policy, tool_use_id=event.tool_use_id
                 )
-                tracker = session.tracker = recovery.tracker
+                detector = session.detector = recovery.detector
                 if not unchanged:
                     session.recent_ids.clear()
                     session.recent_ids.extend(window_ids(log_file.fd, log_file.size))
-            assert tracker is not None
+            assert detector is not None
             recorded = recovery.recorded if recovery is not None else None
-            decision = decide(tracker, target, run_id=run_id, recorded=recorded)
+            decision = decide(detector, target, run_id=run_id, recorded=recorded)
             if decision.record is not None and decision.after is not None:
                 log_file.append(decision.record, ends_clean=unchanged)
-                session.tracker = decision.after
+                session.detector = decision.after
                 if event.tool_use_id is not None:
                     session.recent_ids.append(event.tool_use_id)
             session.size = log_file.size

@@ -27,9 +27,10 @@ from pathlib import Path
 from _report import print_report
 
 from streamd.client import DaemonClient, start_daemon
-from streamd.client._shim import parse_answer, step_payload
 from streamd.client._transport import Connection
 from streamd.shared import Step, adapt_event, encode_record, log_path
+from streamd.shared._wire import decode_answer as parse_answer
+from streamd.shared._wire import encode_step as step_payload
 
 
 def start_timed(socket_path: str) -> tuple[subprocess.Popen[bytes], float]:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import msgspec
 
-from streamd.client._backtest import build
+from streamd.client._report import build
 from streamd.shared import Policy
 
 WORDS = ("test", "value", "config", "module", "import", "error", "path", "result", "data")

@@ -47,7 +47,7 @@ def main() -> None:
         for n in lengths:
             path = Path(tmp) / f"s{n}.jsonl"
             make_log(path, n)
-            tracker = recover(str(path), policy, tool_use_id="toolu_none").tracker
+            tracker = recover(str(path), policy, tool_use_id="toolu_none").detector
             got = (tracker.exact.run, tracker.steps)
             assert got == (3, n), got
             samples = time_calls(

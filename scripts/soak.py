@@ -37,7 +37,7 @@ from pathlib import Path
 from _report import print_report
 
 from streamd.client import shim_path, start_daemon
-from streamd.client._shim import ANSWER_TIMEOUT, printed, step_payload
+from streamd.client._shim import ANSWER_TIMEOUT, printed
 from streamd.client._transport import Connection, NoAnswer
 from streamd.shared import (
     DEFAULT_POLICY,
@@ -50,6 +50,7 @@ from streamd.shared import (
     read_records,
     resolve,
 )
+from streamd.shared._wire import encode_step as step_payload
 
 RUNS = [1, 2, 3, 1, 5, 7, 4, 1, 6]
 

@@ -1,14 +1,16 @@
-"""streamd's core, shared by the daemon and the hook shim's fallback. Standard library
-only.
+"""streamd's core, shared by the daemon, the hook's fallback and the operator commands.
+Standard library only.
 
-Pure (no I/O): the verdict and its rules (``Detector``; ``StreamTracker`` is
-dos-kernel's exact rule), result shapes and failure fingerprints, the event adapter and
-its digests, the policy, the record format, deciding one hook call, and the answer in
-each host's dialect. File I/O: session-log files (append under ``flock`` and fsync,
-read forwards or backwards), tail recovery, a workspace's ``dos.toml``, and the shim's
-offline decision.
+Pure (no I/O): the step and the verdict, the rules (``rules``: one module each, folded
+by ``Detector``), result shapes and failure fingerprints, the event adapter and its
+digests, the policy, the record format, deciding one hook call, the hosts (``hosts``:
+one module each, with its dialect, answer, installer data and transcript reader) and
+the wire (``_wire``). File I/O: session-log files (append under ``flock`` and fsync,
+read forwards or backwards), tail recovery, a workspace's ``dos.toml``, transcripts and
+the hook's offline decision.
 """
 
+from . import hosts, rules
 from ._adapter import (
     HookEvent,
     adapt_event,
@@ -19,19 +21,10 @@ from ._adapter import (
     safe_session_name,
     step_from_event,
 )
-from ._answer import EXCERPT_LIMIT, context_text, excerpt, render_answer
+from ._answer import context_text, excerpt, render_answer
 from ._decide import Decision, HookRequest, Target, decide, resolve
-from ._errors import StreamdError
-from ._hosts import (
-    DEFAULT_HOST,
-    HOSTS,
-    Host,
-    Installer,
-    UnknownHost,
-    answer_payload,
-    host_table,
-    to_claude_shape,
-)
+from ._errors import PolicyError, StreamdError
+from ._formats import FORMATS, SESSION_LOG, default_folders, detect, read_transcript
 from ._log import (
     LockedLog,
     UnsafeLogPath,
@@ -44,11 +37,8 @@ from ._log import (
 from ._offline import handle_offline
 from ._policy import (
     DEFAULT_POLICY,
-    MAX_PERIOD,
     POLICY_FILENAME,
-    RULES,
     Policy,
-    PolicyError,
     parse_policy,
     policy_from_table,
 )
@@ -62,30 +52,45 @@ from ._record import (
     parse_line,
     parse_record,
 )
-from ._rules import Detector
 from ._shape import failure_gist, normalize
 from ._tail import IDEMPOTENCY_WINDOW, Recovery, recover, recover_fd, window_ids
-from ._verdict import Step, StreamState, StreamTracker, Verdict, classify
+from ._transcript import Transcript, UnknownFormat
+from ._verdict import Step, StreamState, Verdict
+from ._version import VERSION
 from ._workspace import load_policy, policy_or_default, policy_path
+from .hosts import DEFAULT_HOST, Host, UnknownHost
+from .rules import (
+    EXCERPT_LIMIT,
+    MAX_PERIOD,
+    RULES,
+    Counts,
+    Detector,
+    FailureSettings,
+    StreamTracker,
+    classify,
+)
 
 __all__ = [
     "DEFAULT_HOST",
     "DEFAULT_POLICY",
     "EXCERPT_LIMIT",
-    "HOSTS",
+    "FORMATS",
     "IDEMPOTENCY_WINDOW",
     "MAX_PERIOD",
     "POLICY_FILENAME",
     "RULES",
     "SCHEMA_FAMILY",
     "SCHEMA_VERSION",
+    "SESSION_LOG",
     "STREAMS_DIR",
+    "VERSION",
+    "Counts",
     "Decision",
     "Detector",
+    "FailureSettings",
     "HookEvent",
     "HookRequest",
     "Host",
-    "Installer",
     "LockedLog",
     "Policy",
     "PolicyError",
@@ -96,22 +101,25 @@ __all__ = [
     "StreamTracker",
     "StreamdError",
     "Target",
+    "Transcript",
+    "UnknownFormat",
     "UnknownHost",
     "UnsafeLogPath",
     "Verdict",
     "adapt_event",
-    "answer_payload",
     "call_digest",
     "canonical_bytes",
     "classify",
     "context_text",
     "decide",
+    "default_folders",
+    "detect",
     "digest",
     "encode_record",
     "excerpt",
     "failure_gist",
     "handle_offline",
-    "host_table",
+    "hosts",
     "iter_records_backwards",
     "load_policy",
     "lock_log",
@@ -127,12 +135,13 @@ __all__ = [
     "policy_or_default",
     "policy_path",
     "read_records",
+    "read_transcript",
     "recover",
     "recover_fd",
     "render_answer",
     "resolve",
+    "rules",
     "safe_session_name",
     "step_from_event",
-    "to_claude_shape",
     "window_ids",
 ]

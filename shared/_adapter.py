@@ -14,19 +14,16 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ._shape import failure_gist, normalize
 from ._verdict import Step
 
+if TYPE_CHECKING:
+    from .hosts import Host
+
 RESULT_KEYS = ("tool_response", "tool_output")
 EXIT_KEYS = ("exit_code", "exitCode", "returncode", "return_code", "exit_status")
-
-
-def _parsed_or(text: str) -> object:
-    try:
-        return json.loads(text)
-    except (ValueError, RecursionError):
-        return text
 
 
 FAILURE_EVENTS = frozenset({"PostToolUseFailure"})
@@ -118,7 +115,7 @@ def _encodable_or_none(value: object) -> str | None:
     return text
 
 
-def _text(value: object) -> str:
+def as_text(value: object) -> str:
     return canonical_bytes(value).decode("utf-8")
 
 
@@ -138,36 +135,31 @@ _ERROR_OPENING = re.compile(
 _EXIT_LINE = re.compile(r"^\W*Exit [Cc]ode:? *(-?\d+)", re.MULTILINE)
 
 
-def _exit_line(text: str) -> bool:
+def exit_line(text: str) -> bool:
     """Whether a tool's text reports a non-zero exit code on a line of its own."""
     found = _EXIT_LINE.search(text[:4096])
     return found is not None and found.group(1) != "0"
 
 
-def _failure_of(event_name: str, result: object) -> str | None:
-    """The error text of a failed call: a failure event's error, a structured result's
-    ``error`` or non-zero exit code (with its output), a plain-text result that opens
-    as an error report; None for a success."""
+def failure_of(event_name: str, result: object) -> str | None:
+    """The error text of a failed call, in the forms every host shares: a failure
+    event's error, a structured result's ``error``, ``is_error`` or non-zero exit code
+    (with its output), a plain-text result that opens as an error report; None for a
+    success. A host's own forms are its module's ``failure``."""
     if result is _ABSENT:
         return None
     if event_name in FAILURE_EVENTS:
-        return _text(result)
+        return as_text(result)
     if isinstance(result, str):
-        if result[:1] == "{" and "xitCode" in result:  # Cursor: '{"output": .., "exitCode": 1}'
-            result = _parsed_or(result)
-        else:
-            return result if _ERROR_OPENING.match(result) or _exit_line(result) else None
+        return result if _ERROR_OPENING.match(result) or exit_line(result) else None
     if not isinstance(result, Mapping):
         return None
-    seen = result.get("llmContent")
-    if isinstance(seen, str) and _exit_line(seen):  # Gemini's shell: "Exit Code: 1"
-        return seen
     error = result.get("error")
     if error:
         message = error.get("message") if isinstance(error, Mapping) else None
-        return _text(message if message is not None else error)
-    if result.get("is_error") is True or result.get("success") is False:
-        return _text(result)
+        return as_text(message if message is not None else error)
+    if result.get("is_error") is True:
+        return as_text(result)
     for key in EXIT_KEYS:
         code = result.get(key)
         if isinstance(code, int) and not isinstance(code, bool) and code != 0:
@@ -196,12 +188,17 @@ def call_digest(event: Mapping[str, object]) -> str | None:
 
 
 def adapt_event(
-    event: Mapping[str, object], *, shape: bool = True, args_digest: str | None = None
+    event: Mapping[str, object],
+    *,
+    host: Host | None = None,
+    shape: bool = True,
+    args_digest: str | None = None,
 ) -> HookEvent:
-    """The event's step and what else streamd needs of it. ``shape=False`` leaves the
-    result's shape out, for a caller that knows no other call within five steps has the
-    same arguments (no rule would ever compare it). ``args_digest``, when given, is the
-    event's ``call_digest``, already computed."""
+    """The (Claude-shaped) event's step and what else streamd needs of it; ``host``
+    reads the failures in its own form. ``shape=False`` leaves the result's shape out,
+    for a caller that knows no other call within five steps has the same arguments (no
+    rule would ever compare it). ``args_digest``, when given, is the event's
+    ``call_digest``, already computed."""
     name = event.get("hook_event_name")
     event_name = name if isinstance(name, str) and name else DEFAULT_EVENT_NAME
     tool_name = event.get("tool_name")
@@ -220,7 +217,12 @@ def adapt_event(
         else:
             raw = canonical_bytes(result)
             result_digest = digest(raw)
-            failure = _failure_of(event_name, result)
+            own = host.failure if host is not None else None
+            failure = None
+            if own is not None and event_name not in FAILURE_EVENTS:
+                failure = own(result)
+            if failure is None:
+                failure = failure_of(event_name, result)
             gist = failure_gist(failure) if failure is not None else ""
             step = Step(
                 tool_name,

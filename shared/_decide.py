@@ -10,12 +10,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 
+from . import hosts
 from ._adapter import HookEvent, adapt_event, parse_event, safe_session_name
 from ._answer import render_answer
-from ._hosts import DEFAULT_HOST, UnknownHost, host_event_name, to_claude_shape
 from ._record import encode_record, log_path
-from ._rules import Detector
 from ._verdict import Verdict
+from .rules import Detector
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +24,7 @@ class HookRequest:
     cwd: str
     workspace: str | None = None
     run_id: str | None = None
-    host: str = DEFAULT_HOST
+    host: str = hosts.DEFAULT_HOST
     key: str | None = None
     """The shim's idempotency key, for an event without a ``tool_use_id`` (Gemini CLI
     sends none): the daemon and the shim's fallback record the call under it alike."""
@@ -38,7 +38,7 @@ class Target:
     session: str
     log_path: str
     event: HookEvent
-    host: str = DEFAULT_HOST
+    host: str = hosts.DEFAULT_HOST
     host_event: str | None = None
     """The event's name in the host's own dialect."""
 
@@ -62,9 +62,10 @@ def resolve(request: HookRequest) -> Target | None:
     if raw is None:
         return None
     try:
-        event = adapt_event(to_claude_shape(request.host, raw))
-    except UnknownHost:
+        host = hosts.get(request.host)
+    except hosts.UnknownHost:
         return None
+    event = adapt_event(host.to_claude_shape(raw), host=host)
     if event.step is None and not event.is_session_end:
         return None
     if event.session_id is None:
@@ -78,18 +79,18 @@ def resolve(request: HookRequest) -> Target | None:
     if event.tool_use_id is None and request.key:
         event = replace(event, tool_use_id=f"streamd-{request.key}")
     name = raw.get("hook_event_name")
-    host_event = name if isinstance(name, str) else host_event_name(request.host, event.event_name)
+    host_event = name if isinstance(name, str) else host.event_name(event.event_name)
     return Target(workspace, session, log_path(workspace, session), event, request.host, host_event)
 
 
 def decide(
-    tracker: Detector,
+    detector: Detector,
     target: Target,
     *,
     run_id: str | None = None,
     recorded: Verdict | None = None,
 ) -> Decision:
-    """What to append and print for ``target``'s step, given the session so far.
+    """What to append and print for ``target``'s step, given the session's detector.
     ``recorded`` is the verdict of a record already holding this call."""
     event = target.event
     step = event.step
@@ -108,7 +109,7 @@ def decide(
 
     if recorded is not None:
         return Decision(None, answer(recorded), recorded)
-    probe = tracker.clone()
+    probe = detector.clone()
     verdict = probe.push(step)
     exact = probe.exact.verdict()
     fired: dict[str, object] | None = None
@@ -122,7 +123,7 @@ def decide(
     try:
         record = encode_record(
             step,
-            step_index=tracker.steps,
+            step_index=detector.steps,
             verdict_state=exact.state.value if exact.fired else None,
             run_id=run_id if exact.fired else None,
             tool_use_id=event.tool_use_id,

@@ -23,7 +23,7 @@ def handle_offline(request: HookRequest, *, deadline: float | None = None) -> by
     with log:
         recovery = recover_fd(log.fd, log.size, policy, tool_use_id=target.event.tool_use_id)
         decision = decide(
-            recovery.tracker, target, run_id=request.run_id, recorded=recovery.recorded
+            recovery.detector, target, run_id=request.run_id, recorded=recovery.recorded
         )
         if decision.record is not None:
             log.append(decision.record)

@@ -1,9 +1,9 @@
-"""The policy: which rules run, the counts that make them REPEATING or STALLED, and
-exempt tools.
+"""The policy: which rules run, each rule's settings, and exempt tools.
 
 Read from ``<workspace>/dos.toml``: ``[tool_stream]`` is dos-kernel's table (the exact
-rule and ``ignore_tools``), ``[streamd]`` and its sub-tables are streamd's own rules,
-which dos-kernel ignores. No file or no table means the defaults; a malformed one is a
+rule's counts and ``ignore_tools``), ``[streamd]`` names the rules to run and each
+``[streamd.<rule>]`` holds that rule's settings (its module's settings type); dos-kernel
+ignores them. No file or no table means the defaults; a malformed one is a
 ``PolicyError`` that names the file and the key.
 """
 
@@ -12,67 +12,44 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from ._errors import StreamdError
+from ._errors import PolicyError
+from .rules import BY_NAME, RULES, Counts
+from .rules._base import check_int, settings_from_table
 
 POLICY_FILENAME = "dos.toml"
 POLICY_TABLE = "tool_stream"
 STREAMD_TABLE = "streamd"
-RULES = ("exact", "noisy", "failure", "cycle")
-MAX_PERIOD = 5
-
-
-class PolicyError(StreamdError, ValueError):
-    """Raised when a ``dos.toml`` policy is malformed or inconsistent."""
 
 
 @dataclass(frozen=True, slots=True)
 class Policy:
-    """``repeat_n``/``stall_n`` are dos-kernel's exact rule; the rest are streamd's.
-    ``failure_gap`` is how many other calls may come between two attempts of a failing
-    tool; ``cycle_*`` count the rounds of a repeating cycle."""
+    """``repeat_n``/``stall_n`` are dos-kernel's exact rule; ``settings`` holds every
+    other rule's, by name (a rule left out gets its defaults)."""
 
     repeat_n: int = 3
     stall_n: int = 5
     ignore_tools: frozenset[str] = frozenset()
     rules: tuple[str, ...] = RULES
-    noisy_repeat_n: int = 3
-    noisy_stall_n: int = 5
-    failure_repeat_n: int = 3
-    failure_stall_n: int = 5
-    failure_gap: int = 0
-    cycle_repeat_n: int = 3
-    cycle_stall_n: int = 5
+    settings: Mapping[str, Counts] = field(default_factory=dict, hash=False)
     ignored: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        for prefix in ("", "noisy_", "failure_", "cycle_"):
-            repeat, stall = prefix + "repeat_n", prefix + "stall_n"
-            for name in (repeat, stall):
-                _check_int(name, getattr(self, name))
-            if getattr(self, repeat) < 1:
-                raise PolicyError(f"{repeat} must be >= 1, not {getattr(self, repeat)}")
-            if getattr(self, stall) < getattr(self, repeat):
-                raise PolicyError(
-                    f"{stall} ({getattr(self, stall)}) must be >= {repeat} "
-                    f"({getattr(self, repeat)})"
-                )
-        _check_int("failure_gap", self.failure_gap)
-        if self.failure_gap < 0:
-            raise PolicyError(f"failure_gap must be >= 0, not {self.failure_gap}")
+        Counts(check_int("repeat_n", self.repeat_n), check_int("stall_n", self.stall_n))
         unknown = [r for r in self.rules if r not in RULES]
         if unknown:
             raise PolicyError(f"unknown rule {unknown[0]!r} (rules: {', '.join(RULES)})")
+        full = {
+            name: self.settings.get(name) or BY_NAME[name].settings()
+            for name in RULES
+            if name != "exact"
+        }
+        object.__setattr__(self, "settings", full)
         object.__setattr__(self, "ignored", frozenset(t.casefold() for t in self.ignore_tools))
 
     @property
     def exact_only(self) -> bool:
         """Whether this policy answers exactly as dos-kernel does."""
         return self.rules == ("exact",)
-
-
-def _check_int(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise PolicyError(f"{name} must be an integer, not {value!r}")
 
 
 DEFAULT_POLICY = Policy()
@@ -102,22 +79,18 @@ def policy_from_table(
     return _with_streamd(base, streamd, source)
 
 
-_RULE_KEYS = {
-    "noisy": {"repeat_n", "stall_n"},
-    "failure": {"repeat_n", "stall_n", "gap"},
-    "cycle": {"repeat_n", "stall_n"},
-}
+_CONFIGURABLE = tuple(name for name in RULES if BY_NAME[name].make is not None)
 
 
 def _with_streamd(base: Policy, table: Mapping[str, object], source: str) -> Policy:
-    _known_keys(table, {"rules", *_RULE_KEYS}, STREAMD_TABLE, source)
-    values: dict[str, object] = {}
+    _known_keys(table, {"rules", *_CONFIGURABLE}, STREAMD_TABLE, source)
+    rules = base.rules
     if "rules" in table:
-        rules = table["rules"]
-        names = [rules] if isinstance(rules, str) else rules
+        given = table["rules"]
+        names = [given] if isinstance(given, str) else given
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
             raise PolicyError(
-                f"{source}: [{STREAMD_TABLE}] rules must be a list of rule names, not {rules!r}"
+                f"{source}: [{STREAMD_TABLE}] rules must be a list of rule names, not {given!r}"
             )
         for name in names:
             if name not in RULES:
@@ -125,23 +98,20 @@ def _with_streamd(base: Policy, table: Mapping[str, object], source: str) -> Pol
                     f"{source}: [{STREAMD_TABLE}] rules has unknown rule {name!r} "
                     f"(rules: {', '.join(RULES)})"
                 )
-        values["rules"] = tuple(r for r in RULES if r in names)
-    for rule, keys in _RULE_KEYS.items():
-        sub = table.get(rule)
+        rules = tuple(r for r in RULES if r in names)
+    settings = dict(base.settings)
+    for name in _CONFIGURABLE:
+        sub = table.get(name)
         if sub is None:
             continue
-        where = f"[{STREAMD_TABLE}.{rule}]"
+        where = f"[{STREAMD_TABLE}.{name}]"
         if not isinstance(sub, dict):
             raise PolicyError(f"{source}: {where} must be a table, not {sub!r}")
-        _known_keys(sub, keys, f"{STREAMD_TABLE}.{rule}", source)
-        for key in keys:
-            if key in sub:
-                field_name = f"{rule}_{key}" if key != "gap" else "failure_gap"
-                values[field_name] = _int(sub[key], f"{where} {key}", source)
-    try:
-        return replace(base, **values)  # type: ignore[arg-type]
-    except PolicyError as exc:
-        raise PolicyError(f"{source}: [{STREAMD_TABLE}] {exc}") from None
+        try:
+            settings[name] = settings_from_table(BY_NAME[name].settings, sub)
+        except PolicyError as exc:
+            raise PolicyError(f"{source}: {where} {exc}") from None
+    return replace(base, rules=rules, settings=settings)
 
 
 def _known_keys(table: Mapping[str, object], known: set[str], name: str, source: str) -> None:

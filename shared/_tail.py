@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from ._log import iter_records_backwards
 from ._policy import Policy
 from ._record import Record, encode_id, parse_line
-from ._rules import Detector
 from ._verdict import Verdict
+from .rules import Detector
 
 IDEMPOTENCY_WINDOW = 32
 """How many of the newest lines are searched for a repeated ``tool_use_id``."""
@@ -25,7 +25,7 @@ _FIRST_FOLD = 8
 
 @dataclass(frozen=True, slots=True)
 class Recovery:
-    tracker: Detector
+    detector: Detector
     size: int
     """Bytes of the log this recovery read up to."""
     recorded: Verdict | None = None

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import os
 
-from ._policy import DEFAULT_POLICY, POLICY_FILENAME, Policy, PolicyError, parse_policy
+from ._errors import PolicyError
+from ._policy import DEFAULT_POLICY, POLICY_FILENAME, Policy, parse_policy
 
 
 def policy_path(workspace: str) -> str:

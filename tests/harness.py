@@ -22,7 +22,7 @@ from streamd.client import (
     shim_path,
     start_daemon,
 )
-from streamd.daemon import protocol as proto
+from streamd.client import protocol as proto
 from streamd.shared import Record, read_records
 
 

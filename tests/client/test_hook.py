@@ -10,10 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from streamd.client import _shim as hook
-from streamd.daemon import protocol as proto
+from streamd.client import protocol as proto
 
 from ..harness import (
     DaemonProcess,
@@ -24,61 +22,6 @@ from ..harness import (
     session_log,
     state_of,
 )
-
-
-class TestWireFormat:
-    def test_step_payload_decodes_as_the_daemon_expects(self) -> None:
-        payload = hook.step_payload(b'{"a": 1}', b"/cwd", b"/ws", "run-1", "claude")
-        assert proto.decode_request(payload) == proto.Step(
-            b'{"a": 1}', b"/cwd", b"/ws", "run-1", "claude"
-        )
-        bare = hook.step_payload(b"", b"/", None, None, "claude")
-        assert proto.decode_request(bare) == proto.Step(b"", b"/")
-
-    def test_the_hook_and_the_daemon_agree_on_the_frame_limit(self) -> None:
-        from streamd.client import _transport
-
-        assert hook.MAX_FRAME == _transport.MAX_FRAME == proto.MAX_FRAME
-        assert _transport.HEADER_SIZE == proto.HEADER_SIZE
-
-    def test_parse_answer_reads_every_bin_width(self) -> None:
-        for size in (0, 200, 70_000):
-            output = b"x" * size
-            assert hook.parse_answer(proto.frame(proto.Answer(output))[4:]) == output
-
-    def test_parse_answer_rejects_other_replies(self) -> None:
-        assert hook.parse_answer(proto.frame(proto.Error("io-error", "disk"))[4:]) is None
-        assert hook.parse_answer(b"\x92\xa6answer\xc4\x05abc") is None
-        assert hook.parse_answer(b"") is None
-
-    @pytest.mark.parametrize("runtime", ["private", "unset", "world-readable"])
-    def test_default_socket_agrees_with_the_daemon(self, runtime: str, tmp_path: Path) -> None:
-        env = {
-            k: v for k, v in os.environ.items() if k not in ("STREAMD_SOCKET", "XDG_RUNTIME_DIR")
-        }
-        env["TMPDIR"] = str(tmp_path)
-        if runtime != "unset":
-            xdg = tmp_path / "xdg"
-            xdg.mkdir(mode=0o700 if runtime == "private" else 0o755)
-            xdg.chmod(0o700 if runtime == "private" else 0o755)
-            env["XDG_RUNTIME_DIR"] = str(xdg)
-        shim_dir = os.path.dirname(hook.__file__)
-        shim = (
-            "import sys; sys.path.insert(0, sys.argv[1]); "
-            "import _shim; print(_shim.default_socket())"
-        )
-        daemon = (
-            "import warnings; warnings.simplefilter('ignore');"
-            "from streamd.daemon import default_socket_path; print(default_socket_path())"
-        )
-        outs = [
-            subprocess.run(argv, capture_output=True, text=True, env=env, check=True).stdout
-            for argv in (
-                [sys.executable, "-S", "-I", "-c", shim, shim_dir],
-                [sys.executable, "-c", daemon],
-            )
-        ]
-        assert outs[0] == outs[1] and outs[0].endswith("/streamd/streamd.sock\n")
 
 
 class TestShimWithDaemon:
@@ -176,7 +119,7 @@ class TestFastPath:
         startup = imported("-c", "pass")
         shim = imported(shim_path(), "--socket", str(daemon.socket_path))
         assert len(records(tmp_path)) == 1  # the daemon answered
-        assert shim - startup == {"_shim", "_transport", "_socket"}
+        assert shim - startup == {"_shim", "_transport", "streamd.shared._wire", "_socket"}
 
 
 class TestShimFallback:
@@ -244,7 +187,7 @@ class TestShimFallback:
                 header = conn.recv(4, socket.MSG_WAITALL)
                 body = conn.recv(int.from_bytes(header, "big"), socket.MSG_WAITALL)
                 request = proto.decode_request(body)
-                assert isinstance(request, proto.Step)
+                assert isinstance(request, proto.StepRequest)
                 keys.append(request.key)
                 conn.sendall(proto.frame(proto.Answer(b"")))
                 conn.close()

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from streamd.client import _install
-from streamd.shared import HOSTS
-from streamd.shared._hosts import HOOK_TIMEOUT_SECONDS
+from streamd.shared import hosts
+from streamd.shared.hosts import HOOK_TIMEOUT_SECONDS
 
 OTHER: dict[str, Any] = {
     "permissions": {"allow": ["Bash(ls:*)"]},
@@ -58,7 +58,7 @@ class TestInstall:
         assert data["permissions"] == OTHER["permissions"]
         assert data["hooks"]["Stop"] == OTHER["hooks"]["Stop"]
         assert data["hooks"]["PostToolUse"][0] == OTHER["hooks"]["PostToolUse"][0]
-        for event in HOSTS["claude"].events:
+        for event in hosts.get("claude").events:
             ours = [h for g in data["hooks"][event] for h in g["hooks"] if _install.is_ours(h)]
             assert len(ours) == 1 and "/tmp/x/streamd.sock" in ours[0]["command"]
             assert ours[0]["timeout"] == HOOK_TIMEOUT_SECONDS
@@ -74,7 +74,7 @@ class TestInstall:
         project.mkdir()
         streamd_hook("install", "--scope", "project", home=tmp_path, cwd=project)
         settings = project / ".claude" / "settings.json"
-        assert set(json.loads(settings.read_text())["hooks"]) == set(HOSTS["claude"].events)
+        assert set(json.loads(settings.read_text())["hooks"]) == set(hosts.get("claude").events)
         assert not (tmp_path / ".claude").exists()
         streamd_hook("uninstall", "--scope", "project", home=tmp_path, cwd=project)
         assert not settings.exists()
@@ -213,7 +213,7 @@ class TestInstallPerHost:
         )
         path = tmp_path / EXISTING[host][0]
         data = json.loads(path.read_text())
-        events = list(HOSTS[host].events)
+        events = list(hosts.get(host).events)
         assert set(data["hooks"]) == set(events)
         if host == "cursor":
             assert data["version"] == 1
@@ -282,7 +282,6 @@ class TestAllHostsAndStatus:
 
 
 def test_readme_host_table_is_the_registrys() -> None:
-    from streamd.shared import host_table
 
     readme = Path(__file__).resolve().parents[2] / "README.md"
-    assert host_table() in readme.read_text()
+    assert hosts.table() in readme.read_text()

@@ -13,16 +13,18 @@ from typing import Any
 
 import pytest
 
-from streamd.client._backtest import build
-from streamd.client._transcripts import detect, read
+from streamd.client._report import as_json, build
 from streamd.shared import (
     Detector,
     HookRequest,
     Policy,
     adapt_event,
+    detect,
     handle_offline,
+    hosts,
     read_records,
 )
+from streamd.shared import read_transcript as read
 
 BASH_RESULT = {"stdout": "FAILED test_x\n", "stderr": "", "interrupted": False, "isImage": False}
 
@@ -188,7 +190,7 @@ def test_each_benchmark_format_is_read(tmp_path: Path) -> None:
 class TestReport:
     def test_counts_loops_calls_bytes_and_tokens(self, tmp_path: Path) -> None:
         claude_session(tmp_path / "s-1.jsonl", calls=5)
-        report = build([str(tmp_path)], Policy()).as_json(excerpts=True)
+        report = as_json(build([str(tmp_path)], Policy()), excerpts=True)
         assert (report["sessions"], report["tool_calls"], report["skipped"]) == (1, 5, 0)
         assert report["loops"] == 1 and report["loops_by_rule"] == {"exact": 1}
         assert report["calls_in_loops"] == 5
@@ -320,8 +322,8 @@ def test_leaving_out_shapes_no_rule_could_compare_changes_no_verdict() -> None:
     every verdict must equal the one from shapes everywhere."""
     import random
 
-    from streamd.client._backtest import analyze
-    from streamd.client._transcripts import Transcript
+    from streamd.client._report import analyze
+    from streamd.shared import Transcript
 
     rng = random.Random(3)
     events = []
@@ -336,7 +338,7 @@ def test_leaving_out_shapes_no_rule_could_compare_changes_no_verdict() -> None:
     fast = analyze(t, Policy(), keep_steps=True).steps
     detector = Detector(Policy())
     full = [detector.push(adapt_event(e).step).state.value for e in events]  # type: ignore[arg-type]
-    assert [s[0] for s in fast] == full
+    assert [call.state for call in fast] == full
     assert "REPEATING" in full
 
 
@@ -385,9 +387,12 @@ def test_codex_rollouts_and_gemini_chats_are_read(tmp_path: Path) -> None:
     assert c.events[1]["tool_input"] == {"command": ["bash", "-lc", "ls"]}
     g = read(str(gemini))
     assert g.session == "gem-1" and g.skipped == {"call with no result": 1}
+    # Read into the events Gemini's hook sends, through its host module's own mapping.
     assert [(e["hook_event_name"], e["tool_name"]) for e in g.events] == [
         ("PostToolUse", "read_file"),
-        ("PostToolUseFailure", "read_file"),
+        ("PostToolUse", "read_file"),
     ]
     assert g.events[0]["tool_response"] == {"llmContent": "x = 1"}
-    assert g.events[1]["error"] == "File not found"
+    gemini_host = hosts.get("gemini")
+    failures = [adapt_event(e, host=gemini_host).failure for e in g.events]
+    assert failures == [None, "File not found"]

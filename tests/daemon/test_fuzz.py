@@ -10,7 +10,7 @@ import msgspec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from streamd.daemon import protocol as proto
+from streamd.client import protocol as proto
 from streamd.shared import parse_line
 
 from ..harness import DaemonProcess, short_tempdir
@@ -72,7 +72,8 @@ class TestDaemonFuzz:
                 @given(hostile_stdin(str(tmp_path)))
                 def run(raw: bytes) -> None:
                     exchange(
-                        daemon.socket_path, proto.frame(proto.Step(raw, str(tmp_path).encode()))
+                        daemon.socket_path,
+                        proto.frame(proto.StepRequest(raw, str(tmp_path).encode())),
                     )
 
                 run()

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from streamd.client import DaemonClient, DaemonUnavailable
+from streamd.client import protocol as proto
 from streamd.client._transport import Connection, NoAnswer
-from streamd.daemon import protocol as proto
 from streamd.shared import HookRequest, handle_offline
 
 from ..harness import DaemonProcess, read_event, records, run_shim, short_tempdir, state_of
@@ -78,7 +78,7 @@ class TestStall:
         self, daemon: DaemonProcess, tmp_path: Path
     ) -> None:
         raw = json.dumps(read_event(tmp_path, 0, tool_use_id=...)).encode()
-        step = proto.Step(raw, str(tmp_path).encode(), key="k1")
+        step = proto.StepRequest(raw, str(tmp_path).encode(), key="k1")
         answered = DaemonClient(str(daemon.socket_path)).step(step)
         again = handle_offline(HookRequest(raw, cwd=str(tmp_path), key="k1"))
         assert again == answered
@@ -244,7 +244,7 @@ class TestResources:
             client = DaemonClient(str(sock), timeout=30)
             assert isinstance(client.ping(), proto.Pong)
             raw = json.dumps(read_event(tmp_path, 0)).encode()
-            client.step(proto.Step(raw, str(tmp_path).encode()))
+            client.step(proto.StepRequest(raw, str(tmp_path).encode()))
             assert limited.poll() is None and len(records(tmp_path)) == 1
         finally:
             limited.kill()
@@ -263,7 +263,7 @@ class TestResources:
                 try:
                     raw = json.dumps(read_event(tmp_path, n, tool_response=f"{n}{big}")).encode()
                     DaemonClient(str(sock), timeout=60).step(
-                        proto.Step(raw, str(tmp_path).encode())
+                        proto.StepRequest(raw, str(tmp_path).encode())
                     )
                 except BaseException as exc:
                     errors.append(exc)

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from streamd.daemon import protocol as proto
+from streamd.client import protocol as proto
 from streamd.shared import HookRequest, handle_offline
 
 from ..harness import (

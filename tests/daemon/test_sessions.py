@@ -97,8 +97,8 @@ class TestSessionTable:
         replay = Detector(Policy())
         for record in read_records(str(tmp_path / ".dos/streams/s1.jsonl")):
             replay.push(record.step)
-        assert session.tracker is not None
-        assert session.tracker.snapshot() == replay.snapshot()
+        assert session.detector is not None
+        assert session.detector.snapshot() == replay.snapshot()
 
     def test_idle_sessions_are_evicted_and_busy_ones_kept(self, tmp_path: Path) -> None:
         table = SessionTable(lanes=1)

@@ -5,7 +5,14 @@ import json
 
 import pytest
 
-from streamd.shared import HookEvent, adapt_event, canonical_bytes, parse_event, safe_session_name
+from streamd.shared import (
+    HookEvent,
+    adapt_event,
+    canonical_bytes,
+    hosts,
+    parse_event,
+    safe_session_name,
+)
 
 
 def sha16(data: bytes) -> str:
@@ -158,24 +165,31 @@ class TestShapeAndFailure:
         assert step is not None and step.failure_digest is None
 
     @pytest.mark.parametrize(
-        "response",
+        ("host", "response"),
         [
-            {
-                "llmContent": "Could not read file.",
-                "error": {"message": "File not found: /a", "type": "x"},
-            },
-            {"error": "boom"},
-            {"exit_code": 2, "stderr": "make: *** [all] Error 2"},
-            {"returncode": 1, "stdout": "FAILED test_x"},
-            {"is_error": True, "content": "denied"},
-            'Traceback (most recent call last):\n  File "x"\nValueError: bad',
-            "bash: foo: command not found",
-            {"llmContent": "Output: cat: x: No such file\nExit Code: 1\nProcess Group PGID: 9"},
-            "Exit code: 2\nWall time: 0.1 seconds\nOutput:\nmake: *** Error 2",
+            (
+                "gemini",
+                {
+                    "llmContent": "Could not read file.",
+                    "error": {"message": "File not found: /a", "type": "x"},
+                },
+            ),
+            ("claude", {"error": "boom"}),
+            ("claude", {"exit_code": 2, "stderr": "make: *** [all] Error 2"}),
+            ("claude", {"returncode": 1, "stdout": "FAILED test_x"}),
+            ("claude", {"is_error": True, "content": "denied"}),
+            ("codex", 'Traceback (most recent call last):\n  File "x"\nValueError: bad'),
+            ("codex", "bash: foo: command not found"),
+            (
+                "gemini",
+                {"llmContent": "Output: cat: x: No such file\nExit Code: 1\nProcess Group PGID: 9"},
+            ),
+            ("codex", "Exit code: 2\nWall time: 0.1 seconds\nOutput:\nmake: *** Error 2"),
+            ("droid", {"success": False, "error": ""}),
         ],
     )
-    def test_structured_and_plain_failures_are_read(self, response: object) -> None:
-        event = adapt_event({"tool_name": "T", "tool_response": response})
+    def test_structured_and_plain_failures_are_read(self, host: str, response: object) -> None:
+        event = adapt_event({"tool_name": "T", "tool_response": response}, host=hosts.get(host))
         assert event.failure is not None
         assert event.step is not None and event.step.failure_digest is not None
 

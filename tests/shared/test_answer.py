@@ -12,6 +12,7 @@ from streamd.shared import (
     StreamTracker,
     Verdict,
     excerpt,
+    hosts,
     render_answer,
 )
 
@@ -114,9 +115,10 @@ class TestExcerpt:
 
 class TestModelVisibleQuote:
     @pytest.mark.parametrize(
-        ("result", "quoted"),
+        ("host", "result", "quoted"),
         [
             (
+                "claude",
                 {
                     "stdout": "3 passed",
                     "stderr": "warning: x",
@@ -126,17 +128,20 @@ class TestModelVisibleQuote:
                 "3 passed\nwarning: x",
             ),
             (
+                "claude",
                 {
                     "type": "text",
                     "file": {"filePath": "/a.py", "content": "x = 1\n", "numLines": 1},
                 },
                 "x = 1\n",
             ),
-            ({"llmContent": "build: pending", "error": None}, "build: pending"),
-            ('{"output": "built", "exitCode": 0}', "built"),
-            ("plain text", "plain text"),
-            ({"rows": [1, 2]}, '{"rows": [1, 2]}'),
+            ("gemini", {"llmContent": "build: pending", "error": None}, "build: pending"),
+            ("cursor", '{"output": "built", "exitCode": 0}', "built"),
+            ("codex", "plain text", "plain text"),
+            ("claude", {"rows": [1, 2]}, '{"rows": [1, 2]}'),
         ],
     )
-    def test_the_quote_is_what_the_model_read(self, result: object, quoted: str) -> None:
-        assert excerpt(result) == quoted
+    def test_the_quote_is_what_the_hosts_model_read(
+        self, host: str, result: object, quoted: str
+    ) -> None:
+        assert excerpt(result, host=hosts.get(host)) == quoted

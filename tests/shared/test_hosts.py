@@ -1,19 +1,29 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 import pytest
 
 from streamd.shared import (
-    HOSTS,
+    HookEvent,
     Step,
     StreamTracker,
     UnknownHost,
     Verdict,
     adapt_event,
+    hosts,
     render_answer,
-    to_claude_shape,
 )
+
+
+def to_claude_shape(name: str, event: Mapping[str, object]) -> dict[str, object]:
+    return hosts.get(name).to_claude_shape(event)
+
+
+def adapted(name: str, event: Mapping[str, object]) -> HookEvent:
+    host = hosts.get(name)
+    return adapt_event(host.to_claude_shape(event), host=host)
 
 
 def fired() -> Verdict:
@@ -57,7 +67,7 @@ class TestToClaudeShape:
 
     def test_gemini_empty_response_is_no_result(self) -> None:
         event = {"tool_name": "t", "tool_response": {"returnDisplay": "only for the terminal"}}
-        step = adapt_event(to_claude_shape("gemini", event)).step
+        step = adapted("gemini", event).step
         assert step is not None and step.result_digest is None
 
     def test_cursor_session_workspace_and_result(self) -> None:
@@ -69,8 +79,8 @@ class TestToClaudeShape:
             "tool_input": {"command": "ls"},
             "tool_output": '{"exitCode":0,"stdout":"a"}',
         }
-        adapted = adapt_event(to_claude_shape("cursor", event))
-        assert (adapted.session_id, adapted.cwd, adapted.event_name) == (
+        got = adapted("cursor", event)
+        assert (got.session_id, got.cwd, got.event_name) == (
             "conv-1",
             "/repo",
             "PostToolUse",
@@ -82,7 +92,7 @@ class TestToClaudeShape:
                 "tool_response": event["tool_output"],
             }
         )
-        assert adapted.step == claude.step  # the JSON string is hashed as the host sent it
+        assert got.step == claude.step  # the JSON string is hashed as the host sent it
 
     def test_cursor_failure_and_end(self) -> None:
         fail = {
@@ -91,8 +101,8 @@ class TestToClaudeShape:
             "tool_name": "Shell",
             "error_message": "exit 2",
         }
-        adapted = adapt_event(to_claude_shape("cursor", fail))
-        assert adapted.step is not None and adapted.step.result_digest is not None
+        got = adapted("cursor", fail)
+        assert got.step is not None and got.step.result_digest is not None
         end = adapt_event(
             to_claude_shape("cursor", {"conversation_id": "c", "hook_event_name": "sessionEnd"})
         )
@@ -111,18 +121,18 @@ class TestToClaudeShape:
             "toolArgs": '{"command": "ls"}',
             "toolResult": {"resultType": "success", "textResultForLlm": "a.py\n"},
         }
-        adapted = adapt_event(to_claude_shape("copilot", ok))
-        assert (adapted.event_name, adapted.session_id, adapted.failure) == (
+        got = adapted("copilot", ok)
+        assert (got.event_name, got.session_id, got.failure) == (
             "PostToolUse",
             "cp-1",
             None,
         )
-        assert adapted.result == "a.py\n"
+        assert got.result == "a.py\n"
         failed = {**ok, "toolResult": None, "error": "bash: nope: command not found"}
-        adapted = adapt_event(to_claude_shape("copilot", failed))
-        assert adapted.event_name == "PostToolUseFailure"
-        assert adapted.failure == "bash: nope: command not found"
-        end = adapt_event(to_claude_shape("copilot", {"sessionId": "cp-1", "reason": "complete"}))
+        got = adapted("copilot", failed)
+        assert got.event_name == "PostToolUseFailure"
+        assert got.failure == "bash: nope: command not found"
+        end = adapted("copilot", {"sessionId": "cp-1", "reason": "complete"})
         assert end.is_session_end
 
     def test_droid_camel_case_fields_and_success_false(self) -> None:
@@ -134,8 +144,8 @@ class TestToClaudeShape:
             "tool_input": {"command": "make"},
             "tool_response": {"success": False, "error": ""},
         }
-        adapted = adapt_event(to_claude_shape("droid", event))
-        assert adapted.session_id == "d-1" and adapted.failure is not None
+        got = adapted("droid", event)
+        assert got.session_id == "d-1" and got.failure is not None
 
     def test_cursor_exit_code_in_tool_output_is_a_failure(self) -> None:
         event = {
@@ -145,10 +155,10 @@ class TestToClaudeShape:
             "tool_input": {"command": "make"},
             "tool_output": json.dumps({"output": "make: *** [all] Error 2", "exitCode": 2}),
         }
-        adapted = adapt_event(to_claude_shape("cursor", event))
-        assert adapted.failure is not None and "Error 2" in adapted.failure
+        got = adapted("cursor", event)
+        assert got.failure is not None and "Error 2" in got.failure
         ok = {**event, "tool_output": json.dumps({"output": "built", "exitCode": 0})}
-        assert adapt_event(to_claude_shape("cursor", ok)).failure is None
+        assert adapted("cursor", ok).failure is None
 
 
 class TestRenderAnswerPerHost:
@@ -183,7 +193,10 @@ class TestRenderAnswerPerHost:
         assert render_answer(fired(), event_name=event, result="x", host=host) == b""
 
     def test_every_host_has_a_dialect(self) -> None:
-        assert set(HOSTS) == {"claude", "codex", "gemini", "cursor", "copilot", "qwen", "droid"}
+        assert set(hosts.NAMES) == {
+            "claude", "codex", "gemini", "cursor", "copilot", "qwen", "droid"
+        }  # fmt: skip
+        assert [h.name for h in hosts.every()] == list(hosts.NAMES)
 
     def test_copilot_answers_failures_only(self) -> None:
         assert render_answer(fired(), event_name="postToolUse", result="x", host="copilot") == b""

@@ -4,7 +4,15 @@ from pathlib import Path
 
 import pytest
 
-from streamd.shared import DEFAULT_POLICY, Policy, PolicyError, load_policy, parse_policy
+from streamd.shared import (
+    DEFAULT_POLICY,
+    Counts,
+    FailureSettings,
+    Policy,
+    PolicyError,
+    load_policy,
+    parse_policy,
+)
 
 
 class TestPolicy:
@@ -96,9 +104,9 @@ class TestStreamdTable:
             source="x",
         )
         assert policy.rules == ("exact", "cycle")
-        assert (policy.failure_repeat_n, policy.failure_stall_n, policy.failure_gap) == (2, 3, 1)
-        assert (policy.cycle_repeat_n, policy.cycle_stall_n) == (8, 12)
-        assert (policy.noisy_repeat_n, policy.noisy_stall_n) == (4, 6)
+        assert policy.settings["failure"] == FailureSettings(2, 3, 1)
+        assert policy.settings["cycle"] == Counts(8, 12)
+        assert policy.settings["noisy"] == Counts(4, 6)
 
     def test_exact_alone_is_dos_kernels_policy(self) -> None:
         policy = parse_policy(
@@ -117,8 +125,8 @@ class TestStreamdTable:
             ("[streamd]\nrules = 3", "rules"),
             ("[streamd]\nrepeat_n = 3", "repeat_n"),
             ('[streamd.failure]\nrepeat_n = "3"', "[streamd.failure] repeat_n"),
-            ("[streamd.failure]\ngap = -1", "failure_gap"),
-            ("[streamd.cycle]\nrepeat_n = 4\nstall_n = 3", "cycle_stall_n"),
+            ("[streamd.failure]\ngap = -1", "[streamd.failure] gap"),
+            ("[streamd.cycle]\nrepeat_n = 4\nstall_n = 3", "[streamd.cycle] stall_n"),
             ("[streamd.noisy]\nperiod = 3", "period"),
             ("[streamd]\nnoisy = 3", "streamd.noisy"),
             ("streamd = 1", "streamd"),

@@ -11,7 +11,9 @@ from hypothesis import strategies as st
 
 from streamd.shared import (
     MAX_PERIOD,
+    Counts,
     Detector,
+    FailureSettings,
     Policy,
     Step,
     StreamState,
@@ -120,7 +122,11 @@ class TestFailureRule:
         look = call("Read", "f.py", "content")
         stream = [fail[0], look, fail[1], look, fail[2]]
         assert fire(stream)[-1][0] == "ADVANCING"
-        assert fire(stream, Policy(failure_gap=1))[-1] == ("REPEATING", "failure", 3)
+        assert fire(stream, Policy(settings={"failure": FailureSettings(gap=1)}))[-1] == (
+            "REPEATING",
+            "failure",
+            3,
+        )
 
     def test_codex_plain_text_errors_count_as_failures(self) -> None:
         steps = [
@@ -197,13 +203,26 @@ class TestDetector:
 
     @given(rich_streams, st.sampled_from([0, 1, 3]), st.sampled_from([2, 3]))
     def test_incremental_equals_reference(self, stream: list[Step], gap: int, rounds: int) -> None:
-        policy = Policy(failure_gap=gap, cycle_repeat_n=rounds, cycle_stall_n=rounds + 1)
+        policy = Policy(
+            settings={"failure": FailureSettings(gap=gap), "cycle": Counts(rounds, rounds + 1)}
+        )
         detector = Detector(policy)
         for t, step in enumerate(stream):
             assert detector.push(step) == reference(stream[: t + 1], policy)
 
 
 # The reference: each rule's definition applied to the whole stream so far.
+
+
+def _gap(policy: Policy) -> int:
+    settings = policy.settings["failure"]
+    assert isinstance(settings, FailureSettings)
+    return settings.gap
+
+
+def _counts(policy: Policy, rule: str) -> tuple[int, int]:
+    counts = policy.settings[rule]
+    return counts.repeat_n, counts.stall_n
 
 
 def _state(count: int, repeat_n: int, stall_n: int) -> StreamState:
@@ -232,7 +251,7 @@ def _failure_chain(stream: list[Step], policy: Policy) -> int:
             count, others = count + 1, 0
         else:
             others += 1
-            if others > policy.failure_gap:
+            if others > _gap(policy):
                 break
         j -= 1
     return count
@@ -246,11 +265,11 @@ def reference(stream: list[Step], policy: Policy) -> Verdict:
     candidates: list[Verdict] = []
     shapes = [s.shape_key(policy) for s in stream]
     noisy = _trailing(shapes)
-    state = _state(noisy, policy.noisy_repeat_n, policy.noisy_stall_n)
+    state = _state(noisy, *_counts(policy, "noisy"))
     candidates.append(Verdict(state, noisy, None, "", "noisy"))
     if last.failure_key(policy) is not None:
         chain = _failure_chain(stream, policy)
-        state = _state(chain, policy.failure_repeat_n, policy.failure_stall_n)
+        state = _state(chain, *_counts(policy, "failure"))
         candidates.append(Verdict(state, chain, None, "", "failure"))
     for p in range(2, MAX_PERIOD + 1):
         matched = 0
@@ -261,9 +280,9 @@ def reference(stream: list[Step], policy: Policy) -> Verdict:
         ):
             matched += 1
         covered = matched + p
-        if covered < p * policy.cycle_repeat_n or len(set(shapes[-p:])) == 1:
+        if covered < p * policy.settings["cycle"].repeat_n or len(set(shapes[-p:])) == 1:
             continue
-        stalled = covered >= p * policy.cycle_stall_n
+        stalled = covered >= p * policy.settings["cycle"].stall_n
         candidates.append(Verdict(STALLED if stalled else REPEATING, covered, None, "", "cycle", p))
         break
     rank = {ADVANCING: 0, REPEATING: 1, STALLED: 2}

@@ -9,7 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from streamd.shared import (
+    Counts,
     Detector,
+    FailureSettings,
     Policy,
     Step,
     encode_record,
@@ -24,7 +26,10 @@ B = Step("Bash", "a2", "r2")
 POLICIES = [
     Policy(),
     Policy(repeat_n=2, stall_n=3, ignore_tools=frozenset({"bash"})),
-    Policy(failure_gap=2, cycle_repeat_n=2, rules=("exact", "failure", "cycle")),
+    Policy(
+        rules=("exact", "failure", "cycle"),
+        settings={"failure": FailureSettings(gap=2), "cycle": Counts(2, 5)},
+    ),
 ]
 
 
@@ -35,10 +40,10 @@ def write_log(path: Path, stream: list[Step], ids: list[str | None] | None = Non
 
 
 def full_replay(path: Path, policy: Policy) -> Detector:
-    tracker = Detector(policy)
+    detector = Detector(policy)
     for record in read_records(str(path)):
-        tracker.push(record.step)
-    return tracker
+        detector.push(record.step)
+    return detector
 
 
 FOREIGN = [
@@ -68,21 +73,21 @@ def logs(draw: st.DrawFn) -> tuple[list[bytes], bool]:
 class TestRecover:
     def test_absent_log_is_empty(self, tmp_path: Path) -> None:
         recovery = recover(str(tmp_path / "none.jsonl"), Policy())
-        assert (recovery.tracker.steps, recovery.tracker.exact.run, recovery.size) == (0, 0, 0)
+        assert (recovery.detector.steps, recovery.detector.exact.run, recovery.size) == (0, 0, 0)
 
     def test_recovers_run_last_step_and_next_index(self, tmp_path: Path) -> None:
         path = tmp_path / "s.jsonl"
         write_log(path, [B, A, A, A])
-        tracker = recover(str(path), Policy()).tracker
-        assert (tracker.exact.run, tracker.exact.last, tracker.steps) == (3, A, 4)
-        assert tracker.push(A).repeat_run == 4
+        detector = recover(str(path), Policy()).detector
+        assert (detector.exact.run, detector.exact.last, detector.steps) == (3, A, 4)
+        assert detector.push(A).repeat_run == 4
 
     def test_index_without_step_index_counts_the_file(self, tmp_path: Path) -> None:
         path = tmp_path / "s.jsonl"
         record = {"tool_name": "Read", "args_digest": "a1", "result_digest": "r1"}
         path.write_text((json.dumps(record) + "\n") * 7)
-        tracker = recover(str(path), Policy()).tracker
-        assert (tracker.steps, tracker.exact.run) == (7, 7)
+        detector = recover(str(path), Policy()).detector
+        assert (detector.steps, detector.exact.run) == (7, 7)
 
     def test_finds_an_already_recorded_call(self, tmp_path: Path) -> None:
         path = tmp_path / "s.jsonl"
@@ -104,8 +109,8 @@ class TestRecover:
             return real(fd, n, off)
 
         monkeypatch.setattr(os, "pread", counting)
-        tracker = recover(str(path), Policy(), tool_use_id="none").tracker
-        assert (tracker.exact.run, tracker.steps) == (2, 20002)
+        detector = recover(str(path), Policy(), tool_use_id="none").detector
+        assert (detector.exact.run, detector.steps) == (2, 20002)
         assert sum(reads) < 64 * 1024 < path.stat().st_size
 
     @given(logs())
@@ -118,7 +123,7 @@ class TestRecover:
             path.write_bytes(b"".join(lines))
             for policy in POLICIES:
                 full = full_replay(path, policy)
-                tail = recover(str(path), policy).tracker
+                tail = recover(str(path), policy).detector
                 assert tail.snapshot() == full.snapshot()
                 records = read_records(str(path))
                 for i, record in enumerate(records[-5:]):

@@ -1,16 +1,15 @@
-"""``streamd report --html``: one self-contained page (no scripts, fonts or anything
-fetched) with the summary and, per session, a strip of its calls coloured by verdict;
-hovering a call shows its tool, arguments and result excerpt."""
+"""The HTML reporter, ``streamd report --html``: one self-contained page (no scripts,
+fonts or anything fetched) with the summary and, per session, a strip of its calls
+coloured by verdict; hovering a call shows its tool, arguments and result excerpt."""
 
 from __future__ import annotations
 
 import datetime as dt
 import html
 import shutil
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
-if TYPE_CHECKING:
-    from ._backtest import Report, SessionResult
+from ._model import BYTES_PER_TOKEN, Report, SessionResult
 
 _STYLE = """
 body { font: 14px/1.4 system-ui, sans-serif; margin: 2em; color: #1d2430; }
@@ -34,11 +33,11 @@ section.session h2 small { color: #5b6575; font-weight: normal; }
 def session_strip(result: SessionResult, *, excerpts: bool) -> str:
     """One session's section: its name, and a coloured cell per call."""
     cells = []
-    for state, rule, tool, args, shown in result.steps:
-        title = f"{tool}: {state}" + (f" ({rule})" if rule else "")
+    for call in result.steps:
+        title = f"{call.tool}: {call.state}" + (f" ({call.rule})" if call.rule else "")
         if excerpts:
-            title += f"\nargs: {args}\nresult: {shown}"
-        cells.append(f'<span class="{state}" title="{html.escape(title)}"></span>')
+            title += f"\nargs: {call.arguments}\nresult: {call.result}"
+        cells.append(f'<span class="{call.state}" title="{html.escape(title)}"></span>')
     loops = len(result.loops)
     return (
         f'<section class="session"><h2>{html.escape(result.session)} '
@@ -56,7 +55,6 @@ def write_page(
     paths: list[str],
     excerpts: bool,
 ) -> None:
-    data = report.as_json(excerpts=excerpts)
     when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     where = ", ".join(paths)
     privacy = (
@@ -65,15 +63,15 @@ def write_page(
         else "It holds no arguments or result text (--no-excerpts)."
     )
     rows = [
-        ("sessions", data["sessions"]),
-        ("tool calls", data["tool_calls"]),
-        ("skipped entries", data["skipped"]),
-        ("loops found", data["loops"]),
-        ("calls inside loops", data["calls_in_loops"]),
-        ("result bytes handed back inside loops", data["result_bytes_in_loops"]),
-        ("tokens, estimated at 4 bytes a token", data["token_estimate"]),
+        ("sessions", report.sessions),
+        ("tool calls", report.tool_calls),
+        ("skipped entries", sum(report.skipped.values())),
+        ("loops found", report.loops),
+        ("calls inside loops", report.calls_in_loops),
+        ("result bytes handed back inside loops", report.result_bytes_in_loops),
+        (f"tokens, estimated at {BYTES_PER_TOKEN} bytes a token", report.token_estimate),
     ]
-    rows += [(f"loops by the {rule} rule", n) for rule, n in sorted(data["loops_by_rule"].items())]
+    rows += [(f"loops by the {rule} rule", n) for rule, n in sorted(report.loops_by_rule.items())]
     table = "".join(
         f'<tr><td>{html.escape(name)}</td><td class="n">{value:,}</td></tr>' for name, value in rows
     )
@@ -84,7 +82,7 @@ def write_page(
             f"<style>{_STYLE}</style></head><body>\n"
             "<h1>What streamd would have caught</h1>\n"
             f'<p class="origin">Made by <code>streamd report</code> on {when} from the '
-            f"transcripts in {html.escape(where)} ({data['files']} files). "
+            f"transcripts in {html.escape(where)} ({report.files} files). "
             f"{html.escape(privacy)}</p>\n"
             f'<table class="summary" id="summary">{table}</table>\n'
             '<p class="legend"><span class="ADVANCING"></span> advancing '

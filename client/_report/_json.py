@@ -1,0 +1,38 @@
+"""The JSON reporter: one versioned object (``"format"``), the totals and the sessions
+that lost the most. A new key is added beside the old ones; a changed meaning bumps
+``FORMAT``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._model import Report
+
+FORMAT = 1
+
+
+def as_json(report: Report, *, excerpts: bool) -> dict[str, Any]:
+    return {
+        "format": FORMAT,
+        "files": report.files,
+        "sessions": report.sessions,
+        "tool_calls": report.tool_calls,
+        "skipped": sum(report.skipped.values()),
+        "skipped_by_reason": dict(report.skipped),
+        "loops": report.loops,
+        "loops_by_rule": dict(report.loops_by_rule),
+        "calls_in_loops": report.calls_in_loops,
+        "result_bytes_in_loops": report.result_bytes_in_loops,
+        "token_estimate": report.token_estimate,
+        "top_sessions": [
+            {
+                "session": r.session,
+                "path": r.path,
+                "format": r.format,
+                "calls": r.calls,
+                "calls_in_loops": r.calls_in_loops,
+                "worst_loop": r.worst.describe(excerpts=excerpts),
+            }
+            for r in report.worst
+        ],
+    }

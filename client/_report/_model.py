@@ -1,0 +1,253 @@
+"""The analysis behind ``streamd report``: each transcript played through the same
+detector the hook runs, as a typed ``SessionResult``, and the totals over all of them
+(``Report``). Reporters (text, JSON, HTML) only read these; memory is bounded by one
+session."""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from streamd.shared import (
+    MAX_PERIOD,
+    Detector,
+    HookEvent,
+    Policy,
+    Transcript,
+    UnknownFormat,
+    Verdict,
+    adapt_event,
+    call_digest,
+    canonical_bytes,
+    excerpt,
+    failure_gist,
+    hosts,
+    read_transcript,
+    rules,
+)
+
+BYTES_PER_TOKEN = 4
+"""A rough rule for text and code under BPE tokenizers; the estimate says it is one."""
+TRANSCRIPT_ENDINGS = (".jsonl", ".traj", ".traj.json", ".json")
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One call as the page shows it."""
+
+    state: str
+    rule: str
+    tool: str
+    arguments: str
+    result: str
+
+
+@dataclass(slots=True)
+class Loop:
+    start: int
+    end: int
+    rule: str
+    tool: str
+    count: int
+    gist: str
+    result_bytes: int = 0
+
+    @property
+    def calls(self) -> int:
+        return self.end - self.start + 1
+
+    def describe(self, *, excerpts: bool) -> str:
+        return rules.BY_NAME[self.rule].describe(
+            self.tool, self.count, self.gist if excerpts else ""
+        )
+
+
+@dataclass(slots=True)
+class SessionResult:
+    path: str
+    session: str
+    format: str
+    calls: int = 0
+    loops: list[Loop] = field(default_factory=list)
+    steps: list[Call] = field(default_factory=list)
+    """Per call, when asked for (the page)."""
+
+    @property
+    def calls_in_loops(self) -> int:
+        return sum(loop.calls for loop in self.loops)
+
+    @property
+    def worst(self) -> Loop:
+        return max(self.loops, key=lambda lp: lp.calls)
+
+
+def analyze(t: Transcript, policy: Policy, *, keep_steps: bool = False) -> SessionResult:
+    detector = Detector(policy)
+    result = SessionResult(t.path, t.session, t.format)
+    host = hosts.get(t.format) if t.format in hosts.NAMES else None
+    sizes: list[int] = []
+    open_loop: Loop | None = None
+    keys = [call_digest(e) for e in t.events]
+    recurring = _recurring_calls(keys)
+    for position, event in enumerate(t.events):
+        adapted = adapt_event(
+            event, host=host, shape=position in recurring, args_digest=keys[position]
+        )
+        if adapted.step is None:
+            t.skipped["call without a tool name"] += 1
+            continue
+        index = result.calls
+        result.calls += 1
+        sizes.append(len(canonical_bytes(adapted.result)) if adapted.has_result else 0)
+        verdict = detector.push(adapted.step)
+        if keep_steps:
+            result.steps.append(_call(event, adapted, verdict, host))
+        if not verdict.fired:
+            open_loop = None
+            continue
+        if open_loop is None or open_loop.end != index - 1:
+            open_loop = _new_loop(verdict, index, adapted.failure)
+            result.loops.append(open_loop)
+        open_loop.end = index
+        open_loop.count = max(open_loop.count, verdict.repeat_run)
+    for loop in result.loops:
+        loop.result_bytes = sum(sizes[loop.start : loop.end + 1])
+    return result
+
+
+def _recurring_calls(keys: list[str | None]) -> set[int]:
+    """The positions whose call (tool and arguments) recurs within ``MAX_PERIOD`` steps:
+    only there can a result's shape change a verdict, so only there is it computed."""
+    recurring: set[int] = set()
+    for i, key in enumerate(keys):
+        if key is None:
+            continue
+        for j in range(i + 1, min(len(keys), i + MAX_PERIOD + 1)):
+            if keys[j] == key:
+                recurring.update((i, j))
+    return recurring
+
+
+def _call(
+    event: dict[str, Any], adapted: HookEvent, verdict: Verdict, host: hosts.Host | None
+) -> Call:
+    arguments = json.dumps(event.get("tool_input"), sort_keys=True, default=str)[:300]
+    shown = ""
+    if adapted.has_result:
+        shown = excerpt(adapted.failure or adapted.result, 400, host=host)
+    return Call(
+        verdict.state.value,
+        verdict.rule if verdict.fired else "",
+        str(event.get("tool_name")),
+        arguments,
+        shown,
+    )
+
+
+def _new_loop(verdict: Verdict, index: int, failure: str | None) -> Loop:
+    step = verdict.repeated_step
+    gist = failure_gist(failure).splitlines()[0] if failure and failure.strip() else ""
+    return Loop(
+        start=max(0, index - verdict.repeat_run + 1),
+        end=index,
+        rule=verdict.rule,
+        tool=step.tool_name if step else "?",
+        count=verdict.repeat_run,
+        gist=gist,
+    )
+
+
+@dataclass
+class Report:
+    """The totals over every session read."""
+
+    files: int = 0
+    sessions: int = 0
+    tool_calls: int = 0
+    skipped: collections.Counter[str] = field(default_factory=collections.Counter)
+    loops_by_rule: collections.Counter[str] = field(default_factory=collections.Counter)
+    calls_in_loops: int = 0
+    result_bytes_in_loops: int = 0
+    worst: list[SessionResult] = field(default_factory=list)
+    """The sessions that lost the most calls to loops, most first."""
+    top: int = 5
+
+    @property
+    def loops(self) -> int:
+        return sum(self.loops_by_rule.values())
+
+    @property
+    def token_estimate(self) -> int:
+        return self.result_bytes_in_loops // BYTES_PER_TOKEN
+
+    def add(self, result: SessionResult) -> None:
+        self.sessions += 1
+        self.tool_calls += result.calls
+        for loop in result.loops:
+            self.loops_by_rule[loop.rule] += 1
+            self.calls_in_loops += loop.calls
+            self.result_bytes_in_loops += loop.result_bytes
+        if result.loops:
+            self.worst.append(result)
+            self.worst.sort(key=lambda r: -r.calls_in_loops)
+            del self.worst[self.top :]
+
+
+def transcript_files(paths: list[str]) -> Iterator[str]:
+    """Every transcript under ``paths`` (files, or folders walked in name order)."""
+    for given in paths:
+        if os.path.isdir(given):
+            for root, dirs, files in os.walk(given):
+                dirs.sort()
+                for name in sorted(files):
+                    if name.endswith(TRANSCRIPT_ENDINGS):
+                        yield os.path.join(root, name)
+        else:
+            yield given
+
+
+def sessions(
+    paths: list[str],
+    policy: Policy,
+    report: Report,
+    *,
+    since: dt.datetime | None = None,
+    fmt: str | None = None,
+    keep_steps: bool = False,
+) -> Iterator[SessionResult]:
+    """Each session under ``paths``, analyzed, once ``report`` has counted it."""
+    for path in transcript_files(paths):
+        report.files += 1
+        try:
+            t = read_transcript(path, fmt)
+        except UnknownFormat:
+            report.skipped["file in no transcript format"] += 1
+            continue
+        except OSError as exc:
+            report.skipped[f"unreadable file ({exc.strerror})"] += 1
+            continue
+        if since is not None and _before(t, path, since):
+            continue
+        result = analyze(t, policy, keep_steps=keep_steps)
+        report.skipped.update(t.skipped)
+        report.add(result)
+        yield result
+
+
+def _before(t: Transcript, path: str, since: dt.datetime) -> bool:
+    stamp = None
+    if t.started:
+        try:
+            stamp = dt.datetime.fromisoformat(t.started.replace("Z", "+00:00"))
+        except ValueError:
+            stamp = None
+    if stamp is None:
+        stamp = dt.datetime.fromtimestamp(os.path.getmtime(path), dt.UTC)
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=dt.UTC)
+    return stamp < since

@@ -1,0 +1,32 @@
+"""The terminal reporter: the totals, and the sessions that lost the most."""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from ._model import BYTES_PER_TOKEN, Report
+
+
+def render(report: Report, out: TextIO, *, excerpts: bool) -> None:
+    skipped = sum(report.skipped.values())
+    out.write(
+        f"read {report.files} files: {report.sessions} sessions, {report.tool_calls} tool calls"
+    )
+    if skipped:
+        reasons = ", ".join(f"{n} {why}" for why, n in sorted(report.skipped.items()))
+        out.write(f"; skipped {skipped} ({reasons})")
+    out.write("\n")
+    by_rule = ", ".join(f"{rule} {n}" for rule, n in sorted(report.loops_by_rule.items()))
+    out.write(
+        f"loops found: {report.loops}{f' ({by_rule})' if by_rule else ''}; "
+        f"{report.calls_in_loops} calls inside them, handing back "
+        f"{report.result_bytes_in_loops:,} bytes of results (about "
+        f"{report.token_estimate:,} tokens, at {BYTES_PER_TOKEN} bytes a token)\n"
+    )
+    if report.worst:
+        out.write("sessions that lost the most:\n")
+    for r in report.worst:
+        out.write(
+            f"  {r.session} ({r.format}): {r.calls_in_loops} of {r.calls} calls in loops; "
+            f"worst: {r.worst.describe(excerpts=excerpts)}\n"
+        )

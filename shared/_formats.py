@@ -1,0 +1,77 @@
+"""Every transcript format streamd reads, by name: the hosts' (each in its host module)
+and the benchmark agents' (``_agents``). ``detect`` tells a file's format from its name
+and first bytes; ``read`` turns it into the hook events the live hook would have
+received, in order, so a replay gives the verdicts the hook would have given."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+from . import _agents, hosts
+from ._transcript import Transcript, UnknownFormat
+
+_AGENTS: dict[str, Callable[[str], Transcript]] = {
+    "swe-agent": _agents.swe_agent,
+    "mini-swe-agent": _agents.mini_swe_agent,
+    "openhands": _agents.openhands,
+}
+HOST_FORMATS = tuple(h.name for h in hosts.every() if h.transcripts is not None)
+FORMATS = (*HOST_FORMATS, *_AGENTS)
+SESSION_LOG = "session-log"
+
+
+def reader(fmt: str) -> Callable[[str], Transcript]:
+    if fmt in _AGENTS:
+        return _AGENTS[fmt]
+    source = hosts.get(fmt).transcripts if fmt in hosts.NAMES else None
+    if source is None:
+        raise UnknownFormat(f"no transcript reader for {fmt!r}")
+    return source.read
+
+
+def detect(path: str) -> str:
+    """The format of ``path``, from its name and first bytes; ``session-log`` for a
+    streamd or dos-kernel session log."""
+    name = os.path.basename(path)
+    if name.endswith(".traj.json"):
+        return "mini-swe-agent"
+    if name.endswith(".traj"):
+        return "swe-agent"
+    with open(path, "rb") as f:
+        head = f.read(4096).lstrip()
+    if name.endswith(".jsonl"):
+        first = head.split(b"\n", 1)[0]
+        if (b'"schema"' in first and b"tool-stream" in first) or b'"args_digest"' in first:
+            return SESSION_LOG
+        if b'"payload"' in first and (b'"session_meta"' in first or b'"response_item"' in first):
+            return "codex"
+        return "claude"
+    if head.startswith(b"[") or b'"history"' in head:
+        return "openhands"
+    if b'"projectHash"' in head or (b'"sessionId"' in head and b'"messages"' in head):
+        return "gemini"
+    if b'"trajectory"' in head:
+        return "swe-agent"
+    if b'"messages"' in head:
+        return "mini-swe-agent"
+    raise UnknownFormat(f"{path}: not a transcript streamd reads ({', '.join(FORMATS)})")
+
+
+def read_transcript(path: str, fmt: str | None = None) -> Transcript:
+    fmt = fmt or detect(path)
+    if fmt not in FORMATS:
+        raise UnknownFormat(f"{path}: no reader for {fmt!r}")
+    return reader(fmt)(path)
+
+
+def default_folders(home: str) -> list[str]:
+    """The hosts' transcript folders under ``home`` that exist."""
+    found = []
+    for name in HOST_FORMATS:
+        source = hosts.get(name).transcripts
+        for folder in source.folders if source else ():
+            path = os.path.join(home, folder)
+            if os.path.isdir(path):
+                found.append(path)
+    return found

@@ -1,0 +1,116 @@
+"""What every transcript reader shares: the ``Transcript`` it fills, its tolerant line
+and file readers, and ``UnknownFormat``. The readers themselves are the hosts'
+(``hosts/<host>.py``) and the benchmark agents' (``_agents``)."""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._errors import StreamdError
+
+
+class UnknownFormat(StreamdError, ValueError):
+    """Raised when a file is in none of the transcript formats streamd reads."""
+
+
+@dataclass
+class Transcript:
+    """One session read from a file: its events, and what was skipped and why."""
+
+    path: str
+    format: str
+    session: str
+    events: list[dict[str, Any]] = field(default_factory=list)
+    skipped: collections.Counter[str] = field(default_factory=collections.Counter)
+    started: str | None = None
+    """The first timestamp the file gives, as written."""
+
+
+def session_of(path: str) -> str:
+    name = os.path.basename(path)
+    for suffix in (".traj.json", ".traj", ".jsonl", ".json"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def _decoder() -> Callable[[bytes], Any]:
+    """``json.loads``'s value, decoded by msgspec where it is installed and can (several
+    times faster); where msgspec refuses (``1e400``, a lone surrogate escape) ``json``
+    decides."""
+    try:
+        import msgspec
+    except ImportError:  # pragma: no cover - the operator CLI installs it
+        return json.loads
+    fast = msgspec.json.Decoder().decode
+    error = msgspec.DecodeError
+
+    def decode(raw: bytes) -> Any:
+        try:
+            return fast(raw)
+        except error:
+            return json.loads(raw)
+
+    return decode
+
+
+_decode: Callable[[bytes], Any] | None = None
+
+
+def decode_json(raw: bytes) -> Any:
+    global _decode
+    if _decode is None:
+        _decode = _decoder()
+    return _decode(raw)
+
+
+def lines(path: str, t: Transcript) -> Iterator[dict[str, Any]]:
+    """Each JSON object line of ``path``; others are skipped and counted."""
+    with open(path, "rb") as f:
+        for raw in f:
+            if not raw.strip():
+                continue
+            try:
+                entry = decode_json(raw)
+            except (ValueError, RecursionError):
+                t.skipped["unreadable line"] += 1
+                continue
+            if isinstance(entry, dict):
+                yield entry
+            else:
+                t.skipped["line that is not an object"] += 1
+
+
+def load_json(path: str, t: Transcript) -> Any:
+    """The whole file's JSON value; None (counted) when it is not JSON."""
+    try:
+        with open(path, "rb") as f:
+            return decode_json(f.read())
+    except (ValueError, RecursionError):
+        t.skipped["unreadable file"] += 1
+        return None
+
+
+def json_list(path: str, t: Transcript, key: str | None, missing: str) -> tuple[Any, list[Any]]:
+    """A JSON file's value and the list under ``key`` in it (the value itself for
+    None); an empty list, counted as ``missing``, when there is none."""
+    data = load_json(path, t)
+    found = data if key is None else data.get(key) if isinstance(data, dict) else None
+    if isinstance(found, list):
+        return data, found
+    t.skipped[missing] += 1
+    return data, []
+
+
+def text_of(content: object) -> str:
+    """A message content's text: its text blocks joined, or the string itself."""
+    if isinstance(content, list):
+        return "\n".join(
+            b.get("text", "") for b in content if isinstance(b, dict) and b.get("type") == "text"
+        )
+    return content if isinstance(content, str) else json.dumps(content)

@@ -1,0 +1,126 @@
+"""What every host module defines: a ``Host``, its installer's data, and where its
+transcripts live. A host module holds all that streamd knows of one agent: its hook
+dialect mapped onto Claude Code's, how it reports a failure, what of a result the
+model reads, the answer's shape, the installer's data and its transcript reader."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .._transcript import Transcript
+
+HOOK_TIMEOUT_SECONDS = 10
+SECONDS = {"type": "command", "timeout": HOOK_TIMEOUT_SECONDS}
+MILLISECONDS = {"type": "command", "timeout": HOOK_TIMEOUT_SECONDS * 1000}
+CLAUDE_EVENTS = {
+    "PostToolUse": "PostToolUse",
+    "PostToolUseFailure": "PostToolUseFailure",
+    "SessionEnd": "SessionEnd",
+}
+HOOK_SPECIFIC = "hookSpecificOutput"
+
+Adapter = Callable[[Mapping[str, object]], dict[str, object]]
+FailureReader = Callable[[object], str | None]
+Visible = Callable[[object], object]
+
+
+@dataclass(frozen=True, slots=True)
+class Installer:
+    """Where and how a host's hook config is written."""
+
+    project_file: str
+    """Relative to the project directory."""
+    user_file: str | None
+    """Relative to the home directory; None where the host reads no user-level file."""
+    nested: bool = True
+    """Matcher groups holding ``hooks`` lists (Claude style), or flat entries."""
+    matcher: str | None = None
+    entry: Mapping[str, Any] = field(default_factory=dict)
+    """Fields of our entry besides the command (its timeout in the host's unit)."""
+    command_key: str = "command"
+    timeouts: Mapping[str, Any] = field(default_factory=dict)
+    """Per event, a timeout field that differs from ``entry``'s."""
+    top_level: Mapping[str, Any] = field(default_factory=dict)
+    notice: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Transcripts:
+    """Where a host keeps its transcripts, and how to read one into hook events."""
+
+    folders: tuple[str, ...]
+    """Relative to the home directory."""
+    read: Callable[[str], Transcript]
+
+
+def as_is(result: object) -> object:
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class Host:
+    name: str
+    title: str
+    events: Mapping[str, str]
+    """The host's event names, each mapped to Claude Code's; the installer hooks each."""
+    answer_key: str
+    """``hookSpecificOutput`` for the Claude-shaped answer, else a flat key."""
+    post_event: str
+    """The post-tool event, the name an event without one is answered as."""
+    installer: Installer
+    failures: str
+    """How the host reports a failed call (the README's host table)."""
+    checked: str
+    """Where its contract was checked."""
+    adapt: Adapter | None = None
+    """Maps an event onto Claude Code's field names; None when it already has them."""
+    failure: FailureReader | None = None
+    """A failure in the host's own form (an exit code inside its result), read before
+    the forms every host shares; None when it has none of its own."""
+    visible: Visible = as_is
+    """The part of a (Claude-shaped) result that the model reads."""
+    answered: frozenset[str] | None = None
+    """The events whose answer the host reads; None: every tool event."""
+    transcripts: Transcripts | None = None
+
+    def to_claude_shape(self, event: Mapping[str, object]) -> dict[str, object]:
+        """The event with Claude Code's field names."""
+        return self.adapt(event) if self.adapt is not None else dict(event)
+
+    def mapped(self, event: Mapping[str, object]) -> object:
+        """The Claude Code name of the event's ``hook_event_name``."""
+        name = event.get("hook_event_name")
+        return self.events.get(name, name) if isinstance(name, str) else name
+
+    def event_name(self, claude_event: str) -> str | None:
+        """The host's own name for a Claude Code event, for payloads that name none."""
+        return next((own for own, ours in self.events.items() if ours == claude_event), None)
+
+    def answered_event(self, host_event: str | None) -> str | None:
+        """The host's name of the event to answer, or None when it takes no answer."""
+        if host_event is None or host_event not in self.events:
+            return None if self.answered is not None else self.post_event
+        if self.events[host_event] == "SessionEnd":
+            return None
+        if self.answered is not None and host_event not in self.answered:
+            return None
+        return host_event
+
+    def answer(self, host_event: str, text: str) -> dict[str, object]:
+        """The JSON object the host reads the advisory context from."""
+        if self.answer_key == HOOK_SPECIFIC:
+            return {HOOK_SPECIFIC: {"hookEventName": host_event, "additionalContext": text}}
+        return {self.answer_key: text}
+
+
+def json_or_as_is(value: object) -> object:
+    if isinstance(value, str) and value[:1] in "{[":
+        try:
+            return json.loads(value)
+        except (ValueError, RecursionError):
+            return value
+    return value

@@ -1,0 +1,103 @@
+"""Claude Code: the dialect every other host is mapped onto, so its events pass through
+untouched and their digests stay dos-kernel's. Transcripts: the session files in
+``~/.claude/projects/<project>/<session>.jsonl`` (subagent files too)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._transcript import Transcript, lines, session_of, text_of
+from ._base import CLAUDE_EVENTS, HOOK_SPECIFIC, SECONDS, Host, Installer, Transcripts
+
+
+def visible(result: object) -> object:
+    """A shell call's stdout and stderr (Bash), a file's content (Read), a ``content``
+    text; the result itself otherwise."""
+    if not isinstance(result, dict):
+        return result
+    stdout, stderr = result.get("stdout"), result.get("stderr")
+    if isinstance(stdout, str) or isinstance(stderr, str):
+        return "\n".join(p for p in (stdout, stderr) if isinstance(p, str) and p)
+    file = result.get("file")
+    if isinstance(file, dict) and isinstance(file.get("content"), str):
+        return file["content"]
+    content = result.get("content")
+    return content if isinstance(content, str) else result
+
+
+_NOT_CALLS = ("assistant", "user", "progress", "system", "summary", "queue-operation",
+              "file-history-snapshot")  # fmt: skip
+
+
+def read(path: str) -> Transcript:
+    """``tool_use`` blocks in assistant entries (a streamed message repeats them: one per
+    id), answered by ``tool_result`` blocks; ``toolUseResult`` is the structured result
+    the hook receives, and ``is_error`` a ``PostToolUseFailure``."""
+    t = Transcript(path, "claude", session_of(path))
+    calls: dict[str, dict[str, Any]] = {}
+    answered: set[str] = set()
+    for entry in lines(path, t):
+        kind = entry.get("type")
+        t.started = t.started or entry.get("timestamp")
+        if isinstance(entry.get("sessionId"), str):
+            agent = entry.get("agentId")
+            t.session = entry["sessionId"] + (f"-{agent}" if agent else "")
+        message = entry.get("message")
+        blocks = message.get("content") if isinstance(message, dict) else None
+        if kind not in ("assistant", "user") or not isinstance(blocks, list):
+            if kind not in _NOT_CALLS:
+                t.skipped[f"entry of type {kind!r}"] += 1
+            continue
+        for block in blocks:
+            if not isinstance(block, dict):
+                continue
+            if block.get("type") == "tool_use" and isinstance(block.get("id"), str):
+                calls.setdefault(block["id"], {**block, "cwd": entry.get("cwd")})
+            elif block.get("type") == "tool_result":
+                use_id = block.get("tool_use_id")
+                call = calls.get(use_id) if isinstance(use_id, str) else None
+                if call is None or not isinstance(use_id, str):
+                    t.skipped["result of no call"] += 1
+                    continue
+                if use_id in answered:
+                    continue
+                answered.add(use_id)
+                t.events.append(_event(t, call, block, entry.get("toolUseResult")))
+    unanswered = len(set(calls) - answered)
+    if unanswered:
+        t.skipped["call with no result"] += unanswered
+    return t
+
+
+def _event(
+    t: Transcript, call: dict[str, Any], block: dict[str, Any], structured: object
+) -> dict[str, Any]:
+    event: dict[str, Any] = {
+        "session_id": t.session,
+        "cwd": call.get("cwd"),
+        "tool_name": call.get("name"),
+        "tool_input": call.get("input"),
+        "tool_use_id": call.get("id"),
+    }
+    content = block.get("content")
+    if block.get("is_error"):
+        event["hook_event_name"] = "PostToolUseFailure"
+        event["error"] = structured if isinstance(structured, str) else text_of(content)
+    else:
+        event["hook_event_name"] = "PostToolUse"
+        event["tool_response"] = structured if structured is not None else content
+    return event
+
+
+HOST = Host(
+    "claude",
+    "Claude Code",
+    CLAUDE_EVENTS,
+    HOOK_SPECIFIC,
+    "PostToolUse",
+    Installer(".claude/settings.json", ".claude/settings.json", matcher="*", entry=SECONDS),
+    "`PostToolUseFailure` (`error`)",
+    "hooks documentation; real client 2.1.332 on a scripted model (REFERENCE.md)",
+    visible=visible,
+    transcripts=Transcripts((".claude/projects",), read),
+)

@@ -1,0 +1,104 @@
+"""Codex CLI: Claude Code's event and answer names, no failure event (a failed shell
+call is a ``PostToolUse`` whose output opens as an error report). Transcripts: the
+rollouts in ``~/.codex/sessions/YYYY/MM/DD/rollout-*.jsonl``."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from .._transcript import Transcript, lines, session_of
+from ._base import HOOK_SPECIFIC, SECONDS, Host, Installer, Transcripts, json_or_as_is
+
+_EXIT = re.compile(r"^Exit code: (-?\d+)", re.MULTILINE)
+
+
+def read(path: str) -> Transcript:
+    """A ``function_call`` (or ``custom_tool_call``) answered by the output with its
+    ``call_id``. A shell call's non-zero exit code, in the output's metadata or its
+    ``Exit code: N`` line, is a failure. The hook names tools and arguments its own way
+    (``Bash`` for ``shell``), so digests here are the rollout's, not the hook's."""
+    t = Transcript(path, "codex", session_of(path))
+    calls: dict[str, dict[str, Any]] = {}
+    cwd = None
+    for entry in lines(path, t):
+        payload = entry.get("payload")
+        t.started = t.started or entry.get("timestamp")
+        if not isinstance(payload, dict):
+            continue
+        kind = entry.get("type")
+        if kind == "session_meta":
+            t.session = str(payload.get("id") or t.session)
+            cwd = payload.get("cwd")
+            continue
+        if kind != "response_item":
+            continue
+        item = payload.get("type")
+        if item in ("function_call", "custom_tool_call", "local_shell_call"):
+            call_id = payload.get("call_id")
+            if isinstance(call_id, str):
+                calls[call_id] = payload
+        elif item in ("function_call_output", "custom_tool_call_output"):
+            call = calls.pop(str(payload.get("call_id")), None)
+            if call is None:
+                t.skipped["result of no call"] += 1
+                continue
+            t.events.append(_event(t, call, payload.get("output"), cwd))
+    if calls:
+        t.skipped["call with no result"] += len(calls)
+    return t
+
+
+def _event(t: Transcript, call: dict[str, Any], output: object, cwd: object) -> dict[str, Any]:
+    arguments = json_or_as_is(call.get("arguments", call.get("input", call.get("action"))))
+    text = output
+    code = None
+    if isinstance(output, str) and output[:1] == "{":
+        try:
+            parsed = json.loads(output)
+        except (ValueError, RecursionError):
+            parsed = None
+        if isinstance(parsed, dict):
+            text = parsed.get("output", output)
+            meta = parsed.get("metadata")
+            code = meta.get("exit_code") if isinstance(meta, dict) else None
+    if code is None and isinstance(text, str):
+        found = _EXIT.search(text[:200])
+        code = int(found.group(1)) if found else None
+    event: dict[str, Any] = {
+        "session_id": t.session,
+        "cwd": cwd,
+        "tool_name": call.get("name") or call.get("type"),
+        "tool_input": arguments,
+        "tool_use_id": call.get("call_id"),
+    }
+    if isinstance(code, int) and code != 0:
+        event.update(hook_event_name="PostToolUseFailure", error=text)
+    else:
+        event.update(hook_event_name="PostToolUse", tool_response=text)
+    return event
+
+
+HOST = Host(
+    "codex",
+    "Codex CLI",
+    {"PostToolUse": "PostToolUse", "SessionEnd": "SessionEnd"},
+    HOOK_SPECIFIC,
+    "PostToolUse",
+    Installer(
+        ".codex/hooks.json",
+        ".codex/hooks.json",
+        entry=SECONDS,
+        timeouts={"SessionEnd": 3},  # Codex clamps a SessionEnd hook to 3 s
+        notice=(
+            "Codex runs a hook only after you trust it, and trusts the exact command: "
+            "open /hooks in Codex and trust it (again after any reinstall that changed "
+            "the command)."
+        ),
+    ),
+    "none: a failed shell call is a `PostToolUse` whose `tool_response` is the output "
+    "text; read as a failure when it opens as an error report",
+    "real client 0.169.0 on a scripted model (REFERENCE.md)",
+    transcripts=Transcripts((".codex/sessions",), read),
+)

@@ -1,0 +1,83 @@
+"""``Detector``: every enabled rule over one session's steps, beside dos-kernel's exact
+rule, which always runs (each record keeps its verdict). The verdict is the strongest
+enabled rule that fires: STALLED over REPEATING, then the order of ``SPECS``; with only
+``exact`` enabled it is dos-kernel's verdict."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .._verdict import Step, StreamState, Verdict
+from . import cycle, exact, failure, noisy
+from ._base import RANK, Rule, RuleSpec
+
+if TYPE_CHECKING:
+    from .._policy import Policy
+
+SPECS: tuple[RuleSpec, ...] = (exact.SPEC, noisy.SPEC, failure.SPEC, cycle.SPEC)
+BY_NAME = {spec.name: spec for spec in SPECS}
+RULES = tuple(spec.name for spec in SPECS)
+
+
+class Detector:
+    """``steps`` is the next step index."""
+
+    __slots__ = ("_exact_on", "_ignored", "_rules", "exact", "policy", "steps")
+
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+        self.exact = exact.StreamTracker(policy)
+        self.steps = 0
+        self._exact_on = "exact" in policy.rules
+        self._ignored = policy.ignored
+        self._rules: list[Rule] = []
+        for name in policy.rules:
+            make = BY_NAME[name].make
+            if make is not None:
+                self._rules.append(make(policy.settings[name]))
+
+    def clone(self) -> Detector:
+        other = Detector.__new__(Detector)
+        other.policy = self.policy
+        other.exact = exact.StreamTracker.resume(
+            self.policy, run=self.exact.run, last=self.exact.last, steps=self.exact.steps
+        )
+        other.steps = self.steps
+        other._exact_on = self._exact_on
+        other._ignored = self._ignored
+        other._rules = [rule.clone() for rule in self._rules]
+        return other
+
+    def snapshot(self) -> tuple[object, ...]:
+        """The whole state, positions relative to now: equal snapshots decide every
+        future step alike."""
+        rules = tuple(rule.snapshot() for rule in self._rules)
+        return (self.steps, self.exact.run, self.exact.last, rules)
+
+    def peek(self, step: Step) -> Verdict:
+        """The verdict ``push(step)`` would return, without changing the detector."""
+        return self.clone().push(step)
+
+    def push(self, step: Step) -> Verdict:
+        verdict = self.exact.push(step)
+        self.steps += 1
+        tool: str | None = None
+        if step.result_digest is not None:
+            tool = step.tool_name.casefold()
+            if tool in self._ignored:
+                tool = None
+        chosen = verdict if self._exact_on and verdict.fired else None
+        for rule in self._rules:
+            fired = rule.push(step, tool)
+            if fired is not None and (chosen is None or RANK[fired.state] > RANK[chosen.state]):
+                chosen = fired
+        if chosen is not None:
+            return chosen
+        if verdict.fired:  # the exact rule is switched off
+            return Verdict(StreamState.ADVANCING, verdict.repeat_run, None, "no rule fired")
+        return verdict
+
+    def reach(self) -> int:
+        """How many trailing steps this state depends on: a fold over more steps than
+        that, from any starting point, reaches the same state."""
+        return max(self.exact.run, *(rule.reach() for rule in self._rules), 0)
