@@ -253,7 +253,8 @@ def _hook_status(args: argparse.Namespace) -> int:
                 continue
             complete = len(commands) >= len(h.events)
             argv = shlex.split(commands[0]) if commands[0] else []
-            missing = [p for p in argv[:1] + argv[3:4] if not os.path.exists(p)]
+            launcher = [a for a in argv[1:] if a.endswith("hook.py")]
+            missing = [p for p in argv[:1] + launcher[:1] if not os.path.exists(p)]
             state = "installed" if complete else "partly installed"
             print(f"  {scope:<7}  {state} in {path}")
             print(f"           runs {commands[0]}")

@@ -25,6 +25,7 @@ from anyio.abc import SocketListener, SocketStream
 from streamd.client import protocol as proto
 from streamd.client._options import DEFAULT_IDLE_TIMEOUT, DEFAULT_LANES, DEFAULT_READ_BUDGET
 from streamd.shared import VERSION, Decision, HookRequest, _wire, hosts, resolve
+from streamd.shared._adapter import use_openssl
 
 from ._activation import Notifier
 from ._frames import ByteBudget, FrameReader
@@ -405,6 +406,7 @@ def run(
     from ._paths import bind_unix_socket
 
     _raise_open_file_limit()
+    use_openssl()
     inherited = systemd_socket() or launchd_socket()
     sock = inherited or bind_unix_socket(socket_path)
     if inherited is not None:

@@ -1,12 +1,16 @@
 """Hook latency against session length, measured side by side in one run.
 
     python scripts/bench_hook.py [--runs 200] [--lengths 10,1000,10000,100000] [--no-go]
+                                 [--against ROOT] [--fallback]
 
 For each length, a session log with that many prior steps is written, then the same
 event stream is timed, interleaved call by call, through:
   baseline  ``python3 -S -I -c pass`` (the interpreter's own start-up, same stdin)
   streamd   the hook shim talking to a running daemon (``streamd serve``)
   dos-hook  dos-kernel's Go hook (``dos/_bin/dos-hook posttool``), when installed
+  against   with ``--against ROOT``, another streamd (``ROOT/streamd/{shared,client,
+            daemon}``, say an older checkout) with its own daemon, in the same run
+With ``--fallback`` no daemon listens: the shims decide every call themselves.
 Each call is a fresh process, as a host runs it. The daemon is warm for the session
 (its first call, which recovers from the log's tail, is reported apart).
 """
@@ -24,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from streamd.client import shim_path, start_daemon, stop_daemon
+from streamd.client import DaemonClient, DaemonUnavailable, shim_path, start_daemon, stop_daemon
 from streamd.shared import Step, encode_record, log_path
 
 SESSION = "bench-session"
@@ -66,6 +70,23 @@ def event(workspace: Path, n: int) -> bytes:
     ).encode()
 
 
+def start_other(root: str, socket_path: str) -> subprocess.Popen[bytes]:
+    """Another streamd's daemon, from the package root ``root``."""
+    env = {**os.environ, "PYTHONPATH": root}
+    argv = [sys.executable, "-m", "streamd.daemon", "serve", "--socket", socket_path]
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(3000):
+        try:
+            DaemonClient(socket_path, timeout=0.5).ping()
+            return proc
+        except DaemonUnavailable:
+            if proc.poll() is not None:
+                break
+            time.sleep(0.005)
+    proc.kill()
+    raise SystemExit(f"the daemon from {root} did not start")
+
+
 def timed(argv: list[str], stdin: bytes) -> tuple[float, bytes]:
     start = time.perf_counter()
     done = subprocess.run(argv, input=stdin, capture_output=True)
@@ -88,27 +109,42 @@ def main() -> None:
     parser.add_argument("--go-runs", type=int, default=30, help="calls per length for dos-hook")
     parser.add_argument("--lengths", default="10,1000,10000,100000")
     parser.add_argument("--no-go", action="store_true", help="skip dos-kernel's Go hook")
+    parser.add_argument("--against", metavar="ROOT", help="another streamd's package root")
+    parser.add_argument("--fallback", action="store_true", help="no daemon: time the fallback")
     args = parser.parse_args()
     lengths = [int(x) for x in args.lengths.split(",")]
     python = os.path.realpath(sys.executable)
     go = None if args.no_go else go_hook()
     tmp = Path(tempfile.mkdtemp(prefix="sdb-", dir="/tmp"))
     socket_path = str(tmp / "d.sock")
-    daemon = start_daemon(socket_path)
+    other_socket = str(tmp / "o.sock")
+    daemon = None if args.fallback else start_daemon(socket_path)
+    other = None
+    if args.against and not args.fallback:
+        other = start_other(args.against, other_socket)
     shim = [python, "-S", "-I", shim_path(), "--socket", socket_path]
+    other_hook = os.path.join(args.against or "", "streamd", "client", "hook.py")
+    other_shim = [python, "-S", "-I", other_hook, "--socket", other_socket]
     baseline = [python, "-S", "-I", "-c", "pass"]
     rows = []
+    against: dict[int, list[float]] = {}
     try:
         for length in lengths:
             ours_ws, go_ws = tmp / f"ours-{length}", tmp / f"go-{length}"
             write_log(ours_ws, length)
             if go:
                 write_log(go_ws, length)
+            other_ws = tmp / f"other-{length}"
+            if args.against:
+                write_log(other_ws, length)
+                timed(other_shim, event(other_ws, 0))
             first, _ = timed(shim, event(ours_ws, 0))
-            base_t, ours_t, go_t = [], [], []
+            base_t, ours_t, go_t, other_t = [], [], [], against.setdefault(length, [])
             for n in range(1, args.runs + 1):
                 base_t.append(timed(baseline, event(ours_ws, n))[0])
                 ours_t.append(timed(shim, event(ours_ws, n))[0])
+                if args.against:
+                    other_t.append(timed(other_shim, event(other_ws, n))[0])
                 if go and n <= args.go_runs:
                     go_t.append(
                         timed([go, "posttool", "--workspace", str(go_ws)], event(go_ws, n))[0]
@@ -116,7 +152,10 @@ def main() -> None:
             rows.append((length, first, base_t, ours_t, go_t))
             print(_row(length, first, base_t, ours_t, go_t), flush=True)
     finally:
-        stop_daemon(daemon, socket_path)
+        if daemon is not None:
+            stop_daemon(daemon, socket_path)
+        if other is not None:
+            stop_daemon(other, other_socket)
         shutil.rmtree(tmp, ignore_errors=True)
     print()
     print(_header())
@@ -127,6 +166,11 @@ def main() -> None:
         print(
             f"\nflatness: streamd p50 at {lengths[-1]} / p50 at {lengths[0]} prior steps = "
             f"{p50[lengths[-1]] / p50[lengths[0]]:.3f}"
+        )
+    for length, times in against.items() if args.against else ():
+        print(
+            f"against {args.against} at {length}: p50 {statistics.median(times) * 1e3:.2f} ms; "
+            f"this streamd / that one = {p50[length] / statistics.median(times):.3f}"
         )
     all_base = [t for _, _, base, _, _ in rows for t in base]
     all_ours = [t for _, _, _, ours, _ in rows for t in ours]

@@ -16,7 +16,7 @@ _AGENTS: dict[str, Callable[[str], Transcript]] = {
     "mini-swe-agent": _agents.mini_swe_agent,
     "openhands": _agents.openhands,
 }
-HOST_FORMATS = tuple(h.name for h in hosts.every() if h.transcripts is not None)
+HOST_FORMATS = tuple(h.name for h in hosts.every() if h.read_transcript is not None)
 FORMATS = (*HOST_FORMATS, *_AGENTS)
 SESSION_LOG = "session-log"
 
@@ -24,10 +24,10 @@ SESSION_LOG = "session-log"
 def reader(fmt: str) -> Callable[[str], Transcript]:
     if fmt in _AGENTS:
         return _AGENTS[fmt]
-    source = hosts.get(fmt).transcripts if fmt in hosts.NAMES else None
-    if source is None:
+    read = hosts.get(fmt).read_transcript if fmt in hosts.NAMES else None
+    if read is None:
         raise UnknownFormat(f"no transcript reader for {fmt!r}")
-    return source.read
+    return read
 
 
 def detect(path: str) -> str:
@@ -69,8 +69,7 @@ def default_folders(home: str) -> list[str]:
     """The hosts' transcript folders under ``home`` that exist."""
     found = []
     for name in HOST_FORMATS:
-        source = hosts.get(name).transcripts
-        for folder in source.folders if source else ():
+        for folder in hosts.get(name).transcript_folders:
             path = os.path.join(home, folder)
             if os.path.isdir(path):
                 found.append(path)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -39,3 +40,17 @@ def daemon(sockdir: Path) -> Iterator[DaemonProcess]:
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(autouse=True)
+def _processes_only_where_marked(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Unit tests start no process; a test that does carries the ``process`` marker."""
+    if request.node.get_closest_marker("process") is not None:
+        return
+
+    def refuse(self: object, *args: object, **kwargs: object) -> None:
+        raise AssertionError("this test starts a process: mark it `process`")
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", refuse)

@@ -11,6 +11,7 @@ import tempfile
 from typing import TextIO
 
 from streamd.shared import Policy
+from streamd.shared._adapter import use_openssl
 
 from . import _html
 from ._json import FORMAT, as_json
@@ -58,6 +59,7 @@ def run(
     excerpts: bool,
     html: str | None = None,
 ) -> int:
+    use_openssl()
     progress = sys.stderr if sys.stderr.isatty() else None
     with (
         tempfile.TemporaryFile("w+", encoding="utf-8") as looped,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 
 from .._errors import StreamdError
-from ._base import HOOK_TIMEOUT_SECONDS, Host, Installer, Transcripts
+from ._base import HOOK_TIMEOUT_SECONDS, Host, Installer
 
 NAMES = ("claude", "codex", "gemini", "cursor", "copilot", "qwen", "droid")
 DEFAULT_HOST = "claude"
@@ -63,7 +63,6 @@ __all__ = [
     "NAMES",
     "Host",
     "Installer",
-    "Transcripts",
     "UnknownHost",
     "every",
     "get",

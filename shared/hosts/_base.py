@@ -28,7 +28,8 @@ FailureReader = Callable[[object], str | None]
 Visible = Callable[[object], object]
 
 
-@dataclass(frozen=True, slots=True)
+# Plain dataclasses, no slots: the hook's fallback builds these on every call it decides.
+@dataclass(frozen=True)
 class Installer:
     """Where and how a host's hook config is written."""
 
@@ -48,20 +49,11 @@ class Installer:
     notice: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Transcripts:
-    """Where a host keeps its transcripts, and how to read one into hook events."""
-
-    folders: tuple[str, ...]
-    """Relative to the home directory."""
-    read: Callable[[str], Transcript]
-
-
 def as_is(result: object) -> object:
     return result
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Host:
     name: str
     title: str
@@ -85,7 +77,10 @@ class Host:
     """The part of a (Claude-shaped) result that the model reads."""
     answered: frozenset[str] | None = None
     """The events whose answer the host reads; None: every tool event."""
-    transcripts: Transcripts | None = None
+    transcript_folders: tuple[str, ...] = ()
+    """Where the host keeps its transcripts, relative to the home directory."""
+    read_transcript: Callable[[str], Transcript] | None = None
+    """Reads one transcript into the hook events the host would have sent."""
 
     def to_claude_shape(self, event: Mapping[str, object]) -> dict[str, object]:
         """The event with Claude Code's field names."""

@@ -4,10 +4,12 @@ untouched and their digests stay dos-kernel's. Transcripts: the session files in
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .._transcript import Transcript, lines, session_of, text_of
-from ._base import CLAUDE_EVENTS, HOOK_SPECIFIC, SECONDS, Host, Installer, Transcripts
+from ._base import CLAUDE_EVENTS, HOOK_SPECIFIC, SECONDS, Host, Installer
+
+if TYPE_CHECKING:
+    from .._transcript import Transcript
 
 
 def visible(result: object) -> object:
@@ -33,6 +35,12 @@ def read(path: str) -> Transcript:
     """``tool_use`` blocks in assistant entries (a streamed message repeats them: one per
     id), answered by ``tool_result`` blocks; ``toolUseResult`` is the structured result
     the hook receives, and ``is_error`` a ``PostToolUseFailure``."""
+    from .._transcript import (  # read only here, never by the hook
+        Transcript,
+        lines,
+        session_of,
+    )
+
     t = Transcript(path, "claude", session_of(path))
     calls: dict[str, dict[str, Any]] = {}
     answered: set[str] = set()
@@ -79,6 +87,8 @@ def _event(
         "tool_input": call.get("input"),
         "tool_use_id": call.get("id"),
     }
+    from .._transcript import text_of
+
     content = block.get("content")
     if block.get("is_error"):
         event["hook_event_name"] = "PostToolUseFailure"
@@ -99,5 +109,6 @@ HOST = Host(
     "`PostToolUseFailure` (`error`)",
     "hooks documentation; real client 2.1.332 on a scripted model (REFERENCE.md)",
     visible=visible,
-    transcripts=Transcripts((".claude/projects",), read),
+    transcript_folders=(".claude/projects",),
+    read_transcript=read,
 )

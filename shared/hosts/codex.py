@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .._transcript import Transcript, lines, session_of
-from ._base import HOOK_SPECIFIC, SECONDS, Host, Installer, Transcripts, json_or_as_is
+from ._base import HOOK_SPECIFIC, SECONDS, Host, Installer, json_or_as_is
 
 _EXIT = re.compile(r"^Exit code: (-?\d+)", re.MULTILINE)
+
+if TYPE_CHECKING:
+    from .._transcript import Transcript
 
 
 def read(path: str) -> Transcript:
@@ -19,6 +21,8 @@ def read(path: str) -> Transcript:
     ``call_id``. A shell call's non-zero exit code, in the output's metadata or its
     ``Exit code: N`` line, is a failure. The hook names tools and arguments its own way
     (``Bash`` for ``shell``), so digests here are the rollout's, not the hook's."""
+    from .._transcript import Transcript, lines, session_of  # read only here, never by the hook
+
     t = Transcript(path, "codex", session_of(path))
     calls: dict[str, dict[str, Any]] = {}
     cwd = None
@@ -100,5 +104,6 @@ HOST = Host(
     "none: a failed shell call is a `PostToolUse` whose `tool_response` is the output "
     "text; read as a failure when it opens as an error report",
     "real client 0.169.0 on a scripted model (REFERENCE.md)",
-    transcripts=Transcripts((".codex/sessions",), read),
+    transcript_folders=(".codex/sessions",),
+    read_transcript=read,
 )

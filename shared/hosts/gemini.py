@@ -6,11 +6,13 @@ chats in ``~/.gemini/tmp/<project>/chats/session-*.json``, read into the same
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._adapter import exit_line
-from .._transcript import Transcript, json_list, session_of
-from ._base import HOOK_SPECIFIC, MILLISECONDS, Host, Installer, Transcripts
+from ._base import HOOK_SPECIFIC, MILLISECONDS, Host, Installer
+
+if TYPE_CHECKING:
+    from .._transcript import Transcript
 
 
 def adapt(event: Mapping[str, object]) -> dict[str, object]:
@@ -38,6 +40,12 @@ def read(path: str) -> Transcript:
     """A ``gemini`` message's ``toolCalls``, each with its ``result`` parts and
     ``status``; the model saw the ``functionResponse``'s output, the hook's
     ``llmContent``."""
+    from .._transcript import (  # read only here, never by the hook
+        Transcript,
+        json_list,
+        session_of,
+    )
+
     t = Transcript(path, "gemini", session_of(path))
     data, messages = json_list(path, t, "messages", "no messages")
     if not messages:
@@ -95,5 +103,6 @@ HOST = Host(
     adapt=adapt,
     failure=failure,
     visible=visible,
-    transcripts=Transcripts((".gemini/tmp",), read),
+    transcript_folders=(".gemini/tmp",),
+    read_transcript=read,
 )

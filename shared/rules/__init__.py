@@ -4,7 +4,7 @@ for the same evidence by default: a third occurrence (the third identical result
 third same failure, the third round) makes it REPEATING, a fifth STALLED; a single
 repetition is rarely a loop. A new rule is a module here and a line in ``SPECS``."""
 
-from ._base import EXCERPT_LIMIT, Counts, Evidence, Rule, RuleSpec, clip
+from ._base import EXCERPT_LIMIT, Counts, Evidence, RuleSpec, clip
 from ._detector import BY_NAME, RULES, SPECS, Detector
 from .cycle import MAX_PERIOD
 from .exact import StreamTracker, classify, verdict_for_run
@@ -20,7 +20,6 @@ __all__ = [
     "Detector",
     "Evidence",
     "FailureSettings",
-    "Rule",
     "RuleSpec",
     "StreamTracker",
     "classify",

@@ -5,8 +5,7 @@ report. ``RuleSpec`` ties them together; the registry is ``rules.SPECS``."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any
 
 from .._errors import PolicyError
 from .._verdict import Step, StepKey, StreamState, Verdict
@@ -36,26 +35,52 @@ def check_int(name: str, value: object) -> int:
     return value
 
 
-@dataclass(frozen=True, slots=True)
+# Plain classes here, not dataclasses, NamedTuples or Protocols: the hook's fallback
+# imports this package on every call it decides, and building those costs milliseconds.
 class Counts:
     """The occurrences (calls, or a cycle's rounds) that make a rule REPEATING and
-    STALLED: a third and a fifth by default, as dos-kernel's own rule."""
+    STALLED: a third and a fifth by default, as dos-kernel's own rule. Immutable;
+    ``FIELDS`` are its settings' keys."""
 
-    repeat_n: int = 3
-    stall_n: int = 5
+    __slots__ = ("repeat_n", "stall_n")
+    FIELDS: tuple[str, ...] = ("repeat_n", "stall_n")
 
-    def __post_init__(self) -> None:
-        check_int("repeat_n", self.repeat_n)
-        check_int("stall_n", self.stall_n)
-        if self.repeat_n < 1:
-            raise PolicyError(f"repeat_n must be >= 1, not {self.repeat_n}")
-        if self.stall_n < self.repeat_n:
-            raise PolicyError(f"stall_n ({self.stall_n}) must be >= repeat_n ({self.repeat_n})")
+    repeat_n: int
+    stall_n: int
+
+    def __init__(self, repeat_n: int = 3, stall_n: int = 5) -> None:
+        check_int("repeat_n", repeat_n)
+        check_int("stall_n", stall_n)
+        if repeat_n < 1:
+            raise PolicyError(f"repeat_n must be >= 1, not {repeat_n}")
+        if stall_n < repeat_n:
+            raise PolicyError(f"stall_n ({stall_n}) must be >= repeat_n ({repeat_n})")
+        object.__setattr__(self, "repeat_n", repeat_n)
+        object.__setattr__(self, "stall_n", stall_n)
+
+    def _values(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in self.FIELDS)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        assert isinstance(other, Counts)
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash((type(self), self._values()))
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.FIELDS)
+        return f"{type(self).__name__}({shown})"
 
 
 def settings_from_table(kind: type[Counts], table: Mapping[str, object]) -> Counts:
     """A rule's settings from its table; raises ``PolicyError`` naming the key."""
-    known = {f.name for f in fields(kind)}
+    known = set(kind.FIELDS)
     for key in table:
         if key not in known:
             raise PolicyError(f"has unknown key {key!r} (known keys: {', '.join(sorted(known))})")
@@ -63,12 +88,15 @@ def settings_from_table(kind: type[Counts], table: Mapping[str, object]) -> Coun
     return kind(**values)
 
 
-class Evidence(NamedTuple):
+class Evidence:
     """What the advice quotes: the result as the model read it, clipped, and a failed
     call's error text."""
 
-    result: str | None
-    failure: str | None
+    __slots__ = ("failure", "result")
+
+    def __init__(self, result: str | None, failure: str | None) -> None:
+        self.result = result
+        self.failure = failure
 
 
 def clip(text: str, limit: int = EXCERPT_LIMIT) -> str:
@@ -92,32 +120,45 @@ def quoted(evidence: Evidence) -> str:
     return "" if evidence.result is None else f"\n\nThe repeated result:\n{evidence.result}"
 
 
-class Rule(Protocol):
-    """One rule's fold over a session's steps. ``tool`` is the step's casefolded tool
-    when the step can extend a run (it has a result and its tool is not exempt), else
-    None; a rule answers None when it has nothing to say."""
+if TYPE_CHECKING:
+    from typing import Protocol
 
-    def push(self, step: Step, tool: str | None) -> Verdict | None: ...
+    class Rule(Protocol):
+        """One rule's fold over a session's steps. ``tool`` is the step's casefolded
+        tool when the step can extend a run (it has a result and its tool is not
+        exempt), else None; a rule answers None when it has nothing to say."""
 
-    def reach(self) -> int:
-        """How many trailing steps this state depends on."""
-        ...
+        def push(self, step: Step, tool: str | None) -> Verdict | None: ...
 
-    def snapshot(self) -> tuple[object, ...]:
-        """The state, positions relative to now: equal snapshots decide alike."""
-        ...
+        def reach(self) -> int:
+            """How many trailing steps this state depends on."""
+            ...
 
-    def clone(self) -> Rule: ...
+        def snapshot(self) -> tuple[object, ...]:
+            """The state, positions relative to now: equal snapshots decide alike."""
+            ...
+
+        def clone(self) -> Rule: ...
 
 
-@dataclass(frozen=True, slots=True)
 class RuleSpec:
-    name: str
-    settings: type[Counts]
-    make: Callable[[Any], Rule] | None
-    """A fresh fold, from the rule's settings; None for dos-kernel's own rule, which the
-    ``Detector`` always runs (every record keeps its verdict)."""
-    advice: Callable[[Verdict, Evidence], str]
-    """What the model is told when this rule decided the verdict."""
-    describe: Callable[[str, int, str], str]
-    """A report's line for a loop this rule found: (tool, count, error gist)."""
+    """A rule: its ``name``; its ``settings`` type; ``make``, a fresh fold from those
+    settings (None for dos-kernel's own rule, which the ``Detector`` always runs: every
+    record keeps its verdict); its ``advice`` to the model when it decided the verdict;
+    and ``describe``, a report's line for a loop it found (tool, count, error gist)."""
+
+    __slots__ = ("advice", "describe", "make", "name", "settings")
+
+    def __init__(
+        self,
+        name: str,
+        settings: type[Counts],
+        make: Callable[[Any], Rule] | None,
+        advice: Callable[[Verdict, Evidence], str],
+        describe: Callable[[str, int, str], str],
+    ) -> None:
+        self.name = name
+        self.settings = settings
+        self.make = make
+        self.advice = advice
+        self.describe = describe

@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING
 
 from .._verdict import Step, StreamState, Verdict
 from . import cycle, exact, failure, noisy
-from ._base import RANK, Rule, RuleSpec
+from ._base import RANK, RuleSpec
 
 if TYPE_CHECKING:
     from .._policy import Policy
+    from ._base import Rule
 
 SPECS: tuple[RuleSpec, ...] = (exact.SPEC, noisy.SPEC, failure.SPEC, cycle.SPEC)
 BY_NAME = {spec.name: spec for spec in SPECS}

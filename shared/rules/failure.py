@@ -12,16 +12,20 @@ from ._base import Counts, Evidence, RuleSpec, check_int, clip, lead, state, too
 from .exact import advice as exact_advice
 
 
-@dataclass(frozen=True, slots=True)
 class FailureSettings(Counts):
-    gap: int = 0
-    """Other calls allowed between two attempts."""
+    """``gap``: other calls allowed between two attempts."""
 
-    def __post_init__(self) -> None:
-        super(FailureSettings, self).__post_init__()
-        check_int("gap", self.gap)
-        if self.gap < 0:
-            raise PolicyError(f"gap must be >= 0, not {self.gap}")
+    __slots__ = ("gap",)
+    FIELDS = ("repeat_n", "stall_n", "gap")
+
+    gap: int
+
+    def __init__(self, repeat_n: int = 3, stall_n: int = 5, gap: int = 0) -> None:
+        super().__init__(repeat_n, stall_n)
+        check_int("gap", gap)
+        if gap < 0:
+            raise PolicyError(f"gap must be >= 0, not {gap}")
+        object.__setattr__(self, "gap", gap)
 
 
 @dataclass(slots=True)

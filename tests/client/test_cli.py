@@ -9,9 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from streamd.client import shim_path
 
 from ..harness import DaemonProcess, read_event, run_shim, session_log
+
+pytestmark = pytest.mark.process
 
 
 def streamd(
@@ -140,3 +144,58 @@ class TestDemo:
         assert done.stdout.count("REPEATING:") == 2 and done.stdout.count("STALLED:") == 1
         assert "FAILED test_app.py::test_total" in done.stdout
         assert "The session log holds 8 records" in done.stdout
+
+
+class TestLightClient:
+    """The operator command is a light client: it imports neither the daemon nor anyio
+    unless it serves."""
+
+    WATCH = (
+        "import atexit, sys\n"
+        "def report():\n"
+        "    heavy = sorted(m for m in sys.modules\n"
+        "                   if m == 'anyio' or m.startswith('streamd.daemon'))\n"
+        "    print('HEAVY', heavy, file=sys.stderr)\n"
+        "atexit.register(report)\n"
+        "from streamd.client import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+
+    @pytest.mark.parametrize(
+        "argv",
+        [["--help"], ["--version"], ["status"], ["hook", "status"], ["replay", "--help"]],
+    )
+    def test_imports_neither_the_daemon_nor_anyio(self, argv: list[str], tmp_path: Path) -> None:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                self.WATCH,
+                *argv,
+                *(["--socket", str(tmp_path / "s")] if argv[0] == "status" else []),
+            ],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "HOME": str(tmp_path)},
+            timeout=60,
+        )
+        assert "HEAVY []" in done.stderr, done.stderr
+
+    def test_serve_does_import_the_daemon(self, tmp_path: Path) -> None:
+        """The watch above can see the daemon: ``serve`` imports it (and fails fast on a
+        socket path it may not use)."""
+        bad = tmp_path / "file"
+        bad.write_text("")
+        done = subprocess.run(
+            [sys.executable, "-c", self.WATCH, "serve", "--socket", str(bad)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert "'anyio'" in done.stderr and "'streamd.daemon'" in done.stderr
+
+    def test_version_is_the_packages(self) -> None:
+        from importlib.metadata import version
+
+        done = streamd("--version")
+        assert done.returncode == 0 and done.stdout == f"streamd {version('streamd')}\n"

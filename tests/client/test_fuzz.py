@@ -16,6 +16,8 @@ from streamd.shared import parse_line
 from ..harness import DaemonProcess, run_shim, short_tempdir
 from ..strategies import hostile_stdin
 
+pytestmark = pytest.mark.process
+
 
 def check_logs(workspace: Path) -> None:
     for log in workspace.rglob("*.jsonl"):

@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from streamd.client import _shim as hook
 from streamd.client import protocol as proto
 
@@ -22,6 +24,8 @@ from ..harness import (
     session_log,
     state_of,
 )
+
+pytestmark = pytest.mark.process
 
 
 class TestShimWithDaemon:

@@ -10,6 +10,8 @@ import pytest
 
 from ..harness import DaemonProcess, records, run_shim
 
+pytestmark = pytest.mark.process
+
 
 def codex_event(ws: Path, n: int) -> dict[str, Any]:
     return {

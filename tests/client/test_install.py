@@ -44,6 +44,7 @@ def streamd_hook(*args: str, home: Path, cwd: Path) -> subprocess.CompletedProce
 
 
 class TestInstall:
+    @pytest.mark.process
     def test_install_twice_then_uninstall_leaves_the_file_as_it_was(self, tmp_path: Path) -> None:
         settings = tmp_path / ".claude" / "settings.json"
         settings.parent.mkdir()
@@ -69,6 +70,7 @@ class TestInstall:
         again = streamd_hook("uninstall", home=tmp_path, cwd=tmp_path)
         assert "no streamd hook" in again.stdout and settings.read_text() == original
 
+    @pytest.mark.process
     def test_project_scope_creates_and_removes_the_file(self, tmp_path: Path) -> None:
         project = tmp_path / "repo"
         project.mkdir()
@@ -89,6 +91,7 @@ class TestInstall:
         _install.uninstall(settings)
         assert json.loads(settings.read_text()) == {**OTHER, "model": "opus"}
 
+    @pytest.mark.process
     @pytest.mark.parametrize(
         ("content", "message"),
         [
@@ -176,6 +179,7 @@ SCOPE = {"copilot": ("--scope", "project")}
 
 @pytest.mark.parametrize("host", ["codex", "gemini", "cursor", "copilot", "qwen", "droid"])
 class TestInstallPerHost:
+    @pytest.mark.process
     def test_install_twice_then_uninstall_leaves_the_file_as_it_was(
         self, host: str, tmp_path: Path
     ) -> None:
@@ -207,6 +211,7 @@ class TestInstallPerHost:
         )
         assert removed.returncode == 0 and path.read_text() == original
 
+    @pytest.mark.process
     def test_entries_in_the_hosts_format(self, host: str, tmp_path: Path) -> None:
         done = streamd_hook(
             "install", "--host", host, "--scope", "project", home=tmp_path, cwd=tmp_path
@@ -237,12 +242,14 @@ class TestInstallPerHost:
         streamd_hook("uninstall", "--host", host, "--scope", "project", home=tmp_path, cwd=tmp_path)
         assert not path.exists()
 
+    @pytest.mark.process
     def test_hook_command_carries_the_host(self, host: str, tmp_path: Path) -> None:
         done = streamd_hook("command", "--host", host, home=tmp_path, cwd=tmp_path)
         assert done.stdout.strip().endswith(f"--socket /tmp/x/streamd.sock --host {host}")
 
 
 class TestAllHostsAndStatus:
+    @pytest.mark.process
     def test_install_all_takes_the_hosts_whose_folder_exists(self, tmp_path: Path) -> None:
         for folder in (".claude", ".gemini", ".factory"):
             (tmp_path / folder).mkdir()
@@ -254,10 +261,12 @@ class TestAllHostsAndStatus:
         assert "hooks.json" in done.stdout  # Droid's notice
         assert not (tmp_path / ".codex").exists()
 
+    @pytest.mark.process
     def test_install_all_with_no_agent_says_what_to_do(self, tmp_path: Path) -> None:
         done = streamd_hook("install", "--host", "all", home=tmp_path, cwd=tmp_path)
         assert done.returncode == 2 and "name a host" in done.stderr
 
+    @pytest.mark.process
     def test_status_lists_each_host_and_a_broken_command(self, tmp_path: Path) -> None:
         streamd_hook("install", "--host", "qwen", home=tmp_path, cwd=tmp_path)
         settings = tmp_path / ".qwen" / "settings.json"
@@ -272,10 +281,31 @@ class TestAllHostsAndStatus:
         assert "installed in" in qwen and "BROKEN: /gone/venv/bin/python" in qwen
         assert "not heard" in qwen and "no daemon answers" in out
 
+    @pytest.mark.process
+    def test_status_flags_a_command_an_earlier_streamd_wrote_and_install_replaces_it(
+        self, tmp_path: Path
+    ) -> None:
+        streamd_hook("install", "--host", "claude", home=tmp_path, cwd=tmp_path)
+        settings = tmp_path / ".claude" / "settings.json"
+        current = settings.read_text()
+        # 0.1.0 wrote the same launcher with the socket first and no -S: still ours.
+        earlier = current.replace(" -S -I ", " -I ")
+        assert earlier != current
+        settings.write_text(earlier)
+        status = streamd_hook("status", home=tmp_path, cwd=tmp_path).stdout
+        claude = status[: status.index("Codex CLI")]
+        assert "installed in" in claude and "OUTDATED" in claude
+        done = streamd_hook("install", "--host", "claude", home=tmp_path, cwd=tmp_path)
+        assert done.returncode == 0 and settings.read_text() == current
+        status = streamd_hook("status", home=tmp_path, cwd=tmp_path).stdout
+        assert "OUTDATED" not in status[: status.index("Codex CLI")]
+
+    @pytest.mark.process
     def test_user_scope_of_a_project_only_host_says_why(self, tmp_path: Path) -> None:
         done = streamd_hook("install", "--host", "copilot", home=tmp_path, cwd=tmp_path)
         assert done.returncode == 2 and "--scope project" in done.stderr
 
+    @pytest.mark.process
     def test_an_unknown_host_is_refused_at_install(self, tmp_path: Path) -> None:
         done = streamd_hook("install", "--host", "aider", home=tmp_path, cwd=tmp_path)
         assert done.returncode == 2 and "invalid choice: 'aider'" in done.stderr

@@ -11,6 +11,8 @@ import pytest
 
 from ..harness import DaemonProcess, raw_records, run_shim
 
+pytestmark = pytest.mark.process
+
 Scenario = list[dict[str, Any]]
 SESSION = "sess-r"
 

@@ -20,6 +20,8 @@ from streamd.client import _service
 
 from ..harness import read_event, records, run_shim, state_of
 
+pytestmark = pytest.mark.process
+
 WRAPPER = (
     "import os, sys; os.dup2(int(sys.argv[1]), 3); "
     "os.environ['LISTEN_FDS'] = '1'; os.environ['LISTEN_PID'] = str(os.getpid()); "

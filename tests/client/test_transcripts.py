@@ -200,6 +200,7 @@ class TestReport:
         [top] = report["top_sessions"]
         assert top["worst_loop"] == "`Bash` returned identical output 5 times in a row"
 
+    @pytest.mark.process
     def test_cli_json_since_and_no_excerpts(self, tmp_path: Path) -> None:
         claude_session(tmp_path / "s-1.jsonl", calls=4)
         (tmp_path / "notes.json").write_text('{"nothing": "here"}')
@@ -221,6 +222,7 @@ class TestReport:
         assert report("--since", "2026-11-21")["sessions"] == 0
         assert report("--since", "2026-11-19")["sessions"] == 1
 
+    @pytest.mark.process
     def test_a_missing_path_is_an_operator_error(self, tmp_path: Path) -> None:
         done = subprocess.run(
             [sys.executable, "-m", "streamd.client", "report", str(tmp_path / "nope")],
@@ -229,6 +231,7 @@ class TestReport:
         )
         assert done.returncode == 2 and "no such file or folder" in done.stderr
 
+    @pytest.mark.process
     def test_replay_reads_a_transcript(self, tmp_path: Path) -> None:
         claude_session(tmp_path / "s-1.jsonl", calls=3)
         done = subprocess.run(
@@ -270,6 +273,7 @@ def png_colours(path: Path) -> int:
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="no chromium (.ci/run installs Debian's)")
+@pytest.mark.process
 class TestHtmlPage:
     def test_the_page_renders_its_summary_and_timelines_in_chromium(self, tmp_path: Path) -> None:
         transcripts = tmp_path / "t"

@@ -7,6 +7,7 @@ import socket
 from pathlib import Path
 
 import msgspec
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -15,6 +16,8 @@ from streamd.shared import parse_line
 
 from ..harness import DaemonProcess, short_tempdir
 from ..strategies import hostile_stdin
+
+pytestmark = pytest.mark.process
 
 
 def exchange(path: Path, data: bytes) -> None:

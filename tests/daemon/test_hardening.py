@@ -22,6 +22,8 @@ from streamd.shared import HookRequest, handle_offline
 
 from ..harness import DaemonProcess, read_event, records, run_shim, short_tempdir, state_of
 
+pytestmark = pytest.mark.process
+
 ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to act as another user")
 NOBODY = 65534
 

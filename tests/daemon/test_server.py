@@ -28,6 +28,8 @@ from ..harness import (
     state_of,
 )
 
+pytestmark = pytest.mark.process
+
 LOOP = [None, None, "REPEATING", "REPEATING", "STALLED"]
 
 

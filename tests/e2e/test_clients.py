@@ -24,7 +24,7 @@ from streamd.shared import read_records
 from ..harness import DaemonProcess
 from .models import Call, ModelServer, Script, anthropic_reply, gemini_reply, responses_reply
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.process]
 
 PACKAGES = {
     "claude": ("@anthropic-ai/claude-code@2.1.332", "claude"),

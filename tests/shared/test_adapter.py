@@ -4,6 +4,8 @@ import hashlib
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from streamd.shared import (
     HookEvent,
@@ -221,3 +223,15 @@ class TestHostileEventNames:
         event = adapt_event({"hook_event_name": name, "tool_name": "T", "error": "x"})
         assert event.event_name == "PostToolUse"
         assert event.step is not None and event.step.result_digest is None
+
+
+class TestDigestImplementations:
+    @given(st.binary(max_size=5000))
+    def test_the_hooks_sha256_is_openssls(self, data: bytes) -> None:
+        """The hook hashes with CPython's own SHA-256, the daemon with OpenSSL's: the
+        digests must be the same bytes."""
+        import hashlib
+
+        from streamd.shared._adapter import _builtin_sha256
+
+        assert _builtin_sha256()(data).hexdigest() == hashlib.sha256(data).hexdigest()

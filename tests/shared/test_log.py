@@ -298,6 +298,7 @@ class TestPrivateLogs:
 
 
 class TestShortWrites:
+    @pytest.mark.process
     def test_a_full_disk_leaves_no_torn_line(self, tmp_path: Path) -> None:
         """A file-size limit makes the append write part of the record and then fail,
         as a full disk does; the part is taken back."""

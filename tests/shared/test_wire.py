@@ -107,6 +107,7 @@ class TestFrames:
 
 
 class TestSocketPath:
+    @pytest.mark.process
     @pytest.mark.parametrize("runtime", ["private", "unset", "world-readable"])
     def test_the_rule_is_platformdirs_runtime_dir(self, runtime: str, tmp_path: Path) -> None:
         env = {
