@@ -22,12 +22,15 @@ def start_daemon(
     log: IO[bytes] | int = subprocess.DEVNULL,
     timeout: float = 15.0,
     poll: float = 0.002,
+    env: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
-    """``streamd serve`` on ``socket_path``, returned once it answers a ping."""
+    """``streamd serve`` on ``socket_path``, returned once it answers a ping; ``env``
+    is its environment (another ``PYTHONPATH`` runs another streamd)."""
     daemon = subprocess.Popen(
         [sys.executable, "-m", "streamd.daemon", "serve", "--socket", socket_path, *extra],
         stdout=log,
         stderr=log,
+        env=env,
     )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -28,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from streamd.client import DaemonClient, DaemonUnavailable, shim_path, start_daemon, stop_daemon
+from streamd.client import shim_path, start_daemon, stop_daemon
 from streamd.shared import Step, encode_record, log_path
 
 SESSION = "bench-session"
@@ -70,23 +70,6 @@ def event(workspace: Path, n: int) -> bytes:
     ).encode()
 
 
-def start_other(root: str, socket_path: str) -> subprocess.Popen[bytes]:
-    """Another streamd's daemon, from the package root ``root``."""
-    env = {**os.environ, "PYTHONPATH": root}
-    argv = [sys.executable, "-m", "streamd.daemon", "serve", "--socket", socket_path]
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(3000):
-        try:
-            DaemonClient(socket_path, timeout=0.5).ping()
-            return proc
-        except DaemonUnavailable:
-            if proc.poll() is not None:
-                break
-            time.sleep(0.005)
-    proc.kill()
-    raise SystemExit(f"the daemon from {root} did not start")
-
-
 def timed(argv: list[str], stdin: bytes) -> tuple[float, bytes]:
     start = time.perf_counter()
     done = subprocess.run(argv, input=stdin, capture_output=True)
@@ -121,7 +104,7 @@ def main() -> None:
     daemon = None if args.fallback else start_daemon(socket_path)
     other = None
     if args.against and not args.fallback:
-        other = start_other(args.against, other_socket)
+        other = start_daemon(other_socket, env={**os.environ, "PYTHONPATH": args.against})
     shim = [python, "-S", "-I", shim_path(), "--socket", socket_path]
     other_hook = os.path.join(args.against or "", "streamd", "client", "hook.py")
     other_shim = [python, "-S", "-I", other_hook, "--socket", other_socket]

@@ -1,3 +1,6 @@
+"""The hook's offline decision (``_offline``): resolving an event, deciding from the log
+alone, and properties of the whole pipeline."""
+
 from __future__ import annotations
 
 import json
