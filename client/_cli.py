@@ -176,12 +176,20 @@ def _hook(args: argparse.Namespace) -> int:
             raise CommandError(
                 "no agent's config folder was found (~/.claude, ~/.codex, ...); name a host"
             )
+        failed = []
         for name in homes:
-            _install_one(args, name)
+            try:
+                _install_one(args, name)
+            except StreamdError as exc:
+                failed.append(name)
+                print(f"{hosts.get(name).title}: not installed: {exc}")
         skipped = sorted(set(hosts.NAMES) - set(homes))
         if skipped:
             print(f"skipped (no config folder): {', '.join(skipped)}")
-        return 0
+        done = len(homes) - len(failed)
+        failures = f"; failed: {', '.join(failed)}" if failed else ""
+        print(f"installed for {done} of {len(homes)} agents{failures}")
+        return 1 if failed else 0
     if args.action == "command":
         print(_install.hook_command(_socket(args), host=args.host))
         return 0
@@ -189,8 +197,9 @@ def _hook(args: argparse.Namespace) -> int:
         _install_one(args, args.host)
         return 0
     path = _install.settings_path(args.host, args.scope, Path.cwd())
+    project = Path.cwd() if args.scope == "project" else None
     try:
-        changed = _install.uninstall(path, args.host)
+        changed = _install.uninstall(path, args.host, project=project)
     except OSError as exc:
         raise CommandError(str(exc)) from None
     print(f"{'removed the hook from' if changed else 'no streamd hook in'} {path}")
@@ -211,8 +220,9 @@ def _install_one(args: argparse.Namespace, name: str) -> None:
 
     command = _install.hook_command(_socket(args), host=name)
     path = _install.settings_path(name, args.scope, Path.cwd())
+    project = Path.cwd() if args.scope == "project" else None
     try:
-        changed = _install.install(path, command, name)
+        changed = _install.install(path, command, name, project=project)
     except OSError as exc:
         raise CommandError(str(exc)) from None
     host = hosts.get(name)
@@ -379,6 +389,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from ._terminal import SafeWriter
+
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = SafeWriter(out), SafeWriter(err)
+    try:
+        return _run(argv)
+    finally:
+        sys.stdout, sys.stderr = out, err
+
+
+def _run(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code: int = args.handler(args)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import shutil
+import stat
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -19,6 +19,8 @@ from typing import Any
 
 from streamd.shared import StreamdError, hosts
 from streamd.shared.hosts import Installer
+
+from . import _files
 
 BACKUP_SUFFIX = ".streamd-backup"
 
@@ -46,7 +48,7 @@ def installed(path: Path, host_name: str) -> list[str]:
     config = h.installer
     try:
         data = _load(path, h.events)
-    except SettingsError:
+    except StreamdError:
         return []
     found = []
     for event in h.events:
@@ -86,18 +88,18 @@ def settings_path(host_name: str, scope: str, project: Path | None = None) -> Pa
     return (project or Path.cwd()) / installer.project_file
 
 
-def _load(path: Path, events: Iterable[str]) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+def _parse(raw: bytes | None, path: Path, events: Iterable[str]) -> dict[str, Any]:
+    if raw is None:
         return {}
-    except OSError as exc:
-        raise SettingsError(f"{path}: cannot be read ({exc.strerror})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SettingsError(f"{path}: not UTF-8; fix it and run again") from None
     if not text.strip():
         return {}
     try:
         data = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise SettingsError(f"{path}: not valid JSON ({exc}); fix it and run again") from None
     if not isinstance(data, dict):
         raise SettingsError(f"{path}: expected a JSON object at the top level")
@@ -110,11 +112,14 @@ def _load(path: Path, events: Iterable[str]) -> dict[str, Any]:
     return data
 
 
-def _write(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".streamd-tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+def _load(path: Path, events: Iterable[str]) -> dict[str, Any]:
+    """The config at ``path`` (a regular file, read without blocking; a link followed
+    only where ``_files.target`` resolved it); empty when there is none."""
+    return _parse(_files.read(path, follow=True), path, events)
+
+
+def _encode(data: dict[str, Any]) -> bytes:
+    return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
 def _without_ours(entries: list[Any], nested: bool) -> list[Any]:
@@ -147,11 +152,16 @@ def _backup(path: Path) -> Path:
     return path.with_name(path.name + BACKUP_SUFFIX)
 
 
-def install(path: Path, command: str, host_name: str = "claude") -> bool:
-    """Merge our entries into ``path``; returns whether the file changed."""
+def install(
+    path: Path, command: str, host_name: str = "claude", *, project: Path | None = None
+) -> bool:
+    """Merge our entries into ``path``; returns whether the file changed. ``project``:
+    the project ``path`` lies in (no link below it is written through)."""
     h = hosts.get(host_name)
     config = h.installer
-    data = _load(path, h.events)
+    real = _files.target(path, confined_to=project)
+    raw = _files.read(real, follow=False)
+    data = _parse(raw, path, h.events)
     hooks = dict(data.get("hooks", {}))
     for event in h.events:
         entries = _without_ours(hooks.get(event, []), config.nested)
@@ -159,19 +169,28 @@ def install(path: Path, command: str, host_name: str = "claude") -> bool:
     new = {**config.top_level, **data, "hooks": hooks}
     if new == data:
         return False
-    if path.exists() and not _backup(path).exists():
-        shutil.copy2(path, _backup(path))
-    _write(path, new)
+    backup = _backup(path)
+    if raw is not None and not os.path.lexists(backup):
+        _files.create(backup, raw, mode=stat.S_IMODE(real.lstat().st_mode))
+    elif os.path.lexists(backup) and not _files.is_regular(backup):
+        raise _files.UnsafeFile(f"{backup} is not a regular file (a link?); remove it first")
+    _files.write(real, _encode(new))
     return True
 
 
-def uninstall(path: Path, host_name: str = "claude") -> bool:
-    """Remove only our entries from ``path``; returns whether the file changed."""
-    if not path.exists():
+def _without_empty_hooks(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if not (k == "hooks" and v == {})}
+
+
+def uninstall(path: Path, host_name: str = "claude", *, project: Path | None = None) -> bool:
+    """Remove only our entries from ``path``; returns whether the file changed. The
+    file comes back byte for byte when nothing else changed it since."""
+    if not os.path.lexists(path):
         return False
     h = hosts.get(host_name)
     config = h.installer
-    data = _load(path, h.events)
+    real = _files.target(path, confined_to=project)
+    data = _parse(_files.read(real, follow=False), path, h.events)
     hooks = dict(data.get("hooks", {}))
     for event in h.events:
         if event in hooks:
@@ -186,10 +205,12 @@ def uninstall(path: Path, host_name: str = "claude") -> bool:
     if new == data:
         return False
     backup = _backup(path)
-    if backup.exists() and _load(backup, h.events) == new:
-        os.replace(backup, path)
-    elif not backup.exists() and new in ({}, config.top_level):
+    saved = _files.read(backup, follow=False) if _files.is_regular(backup) else None
+    if saved is not None and _without_empty_hooks(_parse(saved, backup, h.events)) == new:
+        _files.write(real, saved)
+        backup.unlink()
+    elif not os.path.lexists(backup) and new in ({}, config.top_level) and real == path:
         path.unlink()  # streamd created this file
     else:
-        _write(path, new)
+        _files.write(real, _encode(new))
     return True

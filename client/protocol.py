@@ -86,6 +86,8 @@ class StatusReply(msgspec.Struct, tag=_wire.STATUS_REPLY, array_like=True, froze
     sessions: list[SessionInfo]
     read_peak_bytes: int = 0
     """The most bytes incoming frames held at once (bounded by ``serve --read-budget``)."""
+    steps_answered: int = 0
+    """Steps the daemon decided, recorded and answered itself (not left to a fallback)."""
 
 
 class Pong(msgspec.Struct, tag=_wire.PONG, array_like=True, frozen=True):

@@ -67,6 +67,7 @@ class Daemon:
         self.requests: collections.Counter[str] = collections.Counter()
         self.errors = 0
         self.abandoned = 0
+        self.answered = 0
         self.unknown_hosts: set[str] = set()
         self.latencies: collections.deque[float] = collections.deque(maxlen=8192)
         self.notifier = notifier or Notifier({})
@@ -198,6 +199,8 @@ class Daemon:
                 reply = await self._dispatch(request, stream)
                 if reply is None or not await self._send(stream, reply):
                     return
+                if isinstance(reply, proto.Answer):
+                    self.answered += 1  # sent whole: this client does not fall back
             finally:
                 self._inflight -= 1
                 await reader.release()
@@ -331,6 +334,7 @@ class Daemon:
             errors=self.errors,
             latency_ms=_percentiles(self.latencies),
             read_peak_bytes=self.read_budget.peak,
+            steps_answered=self.answered,
             sessions=sorted(sessions, key=lambda i: -i.last_seen),
         )
 

@@ -144,8 +144,8 @@ def as_text(value: object) -> str:
 # A plain-text result that opens like this is an error report (Codex sends a failed
 # shell call's output as an ordinary result, with no exit status).
 _ERROR_OPENING = re.compile(
-    r"""\s*(?:
-        (?:ERROR|Error|error|FATAL|Fatal|fatal)\b\s*[:\[]
+    r"""\s*+(?:
+        (?:ERROR|Error|error|FATAL|Fatal|fatal)\b\s*+[:\[]
       | Traceback\ \(most\ recent\ call\ last\):
       | [\w.]*(?:Error|Exception):
       | [^\n]*:\ (?:[Nn]o\ such\ file\ or\ directory|command\ not\ found|[Pp]ermission\ denied)$
@@ -154,7 +154,7 @@ _ERROR_OPENING = re.compile(
 )
 
 
-_EXIT_LINE = re.compile(r"^\W*Exit [Cc]ode:? *(-?\d+)", re.MULTILINE)
+_EXIT_LINE = re.compile(r"^[^\w\n]*+Exit [Cc]ode:? *+(-?\d++)", re.MULTILINE)
 
 
 def exit_line(text: str) -> bool:

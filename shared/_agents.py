@@ -33,7 +33,7 @@ def swe_agent(path: str) -> Transcript:
     return t
 
 
-_BASH_BLOCK = re.compile(r"```(?:bash|sh)?\s*\n(.*?)```", re.DOTALL)
+_BASH_BLOCK = re.compile(r"```(?:bash|sh)?[ \t]*+\n(.*?)```", re.DOTALL)
 _RETURNCODE = re.compile(r"<returncode>(-?\d+)</returncode>")
 
 

@@ -18,17 +18,20 @@ SPAN = 32768
 
 _UNITS = r"(?:ns|us|\u00b5s|ms|s|sec|secs|seconds?|mins?|minutes?|hrs?|hours?)\b"
 
-# Every noise token that holds a digit, in one pass: the scan stops only at digits.
+# Every noise token that holds a digit, in one pass. Every pattern that reads a result
+# is linear in it: a match may start only at a word's start (``(?<!\w)``), and runs are
+# taken possessively (``*+``, ``++``), never given back one character at a time. A
+# backtracking pattern over a result froze the daemon for minutes on a long digit run.
 _DIGIT_NOISE = re.compile(
-    rf"""\d(?:
-        (?P<uuid>[0-9a-fA-F]{{7}}-[0-9a-fA-F]{{4}}-[0-9a-fA-F]{{4}}-[0-9a-fA-F]{{4}}-[0-9a-fA-F]{{12}}\b)
-      | (?P<stamp>\d{{3}}-\d\d-\d\d
-          (?:[T\ ]\d\d?:\d\d(?::\d\d(?:[.,]\d+)?)?(?:Z|[+-]\d\d:?\d\d\b)?)?)
-      | (?P<time>\d?:\d\d:\d\d(?:[.,]\d+)?\b)
-      | (?P<day>\d?\ +(?:\d\d?:\d\d|\d{{4}})\b)
-      | (?P<addr>x[0-9a-fA-F]{{4,}}\b)
-      | (?P<hash>[0-9a-f]{{11,}}\b)
-      | (?P<duration>\d*(?:\.\d+)?\ ?{_UNITS})
+    rf"""(?<!\w)(?:
+        (?P<uuid>[0-9a-fA-F]{{8}}-[0-9a-fA-F]{{4}}-[0-9a-fA-F]{{4}}-[0-9a-fA-F]{{4}}-[0-9a-fA-F]{{12}}(?!\w))
+      | (?P<stamp>\d{{4}}-\d\d-\d\d
+          (?:[T\ ]\d\d?:\d\d(?::\d\d(?:[.,]\d++)?)?(?:Z|[+-]\d\d:?\d\d\b)?)?)
+      | (?P<time>\d\d?:\d\d:\d\d(?:[.,]\d++)?\b)
+      | (?P<day>\d\d?\ ++(?:\d\d?:\d\d|\d{{4}})\b)
+      | (?P<addr>\dx[0-9a-fA-F]{{4,}}+(?!\w))
+      | (?P<hash>[a-f]*+\d[0-9a-f]{{11,}}+(?!\w))
+      | (?P<duration>\d++(?:\.\d++)?\ ?{_UNITS})
     )""",
     re.VERBOSE,
 )
@@ -41,7 +44,6 @@ _REPLACEMENT = {
     "hash": "<hash>",
     "duration": "<duration>",
 }
-_HEX_LETTERS = frozenset("abcdef")
 _MONTH = re.compile(r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +$")
 _WORD = re.compile(r"\w")
 
@@ -54,14 +56,9 @@ def _digit_noise(text: str) -> str:
         kind = match.lastgroup or "duration"
         if kind == "day":  # ``Dec  4 20:35`` as ``ls -l`` prints it
             month = _MONTH.search(text, max(done, start - 12), start)
-            if month is None:
+            if month is None or (month.start() and _WORD.match(text, month.start() - 1)):
                 continue
             start = month.start()
-        elif kind in ("hash", "uuid"):
-            while start > done and text[start - 1] in _HEX_LETTERS:
-                start -= 1
-        if start and _WORD.match(text, start - 1):
-            continue  # inside a word: an identifier such as ``test_2s``, not noise
         pieces.append(text[done:start])
         pieces.append(_REPLACEMENT[kind])
         done = end
@@ -83,34 +80,36 @@ def _word_start(replacement: str) -> Callable[[re.Match[str]], str]:
     return replace
 
 
+def _bar(marker: str) -> Callable[[re.Match[str]], str]:
+    """A bracketed run of bar glyphs is a progress bar when it holds ``marker``."""
+
+    def replace(match: re.Match[str]) -> str:
+        return "[<bar>]" if marker in match.group() else match.group()
+
+    return replace
+
+
 # Noise without a leading digit: each pattern opens with a literal (sre's fast search)
 # and runs only when that literal is present.
 _Replacement = str | Callable[[re.Match[str]], str]
-_BEFORE: tuple[tuple[str, re.Pattern[str], _Replacement], ...] = (
-    (
-        "\x1b",
-        re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])"),
-        "",
-    ),
-    ("\r", re.compile(r"[^\n\r]*\r"), ""),
-    ("%|", re.compile(r"\d{1,3}%\|[^|\n]*\|[^\n]*"), "<progress>"),
-)
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*+[ -/]*+[@-~]|\][^\x07\x1b]*+(?:\x07|\x1b\\)?|[@-Z\\-_])")
+_PROGRESS = re.compile(r"\d{1,3}%\|[^|\n]*+\|[^\n]*+")
 _AFTER: tuple[tuple[str, re.Pattern[str], _Replacement], ...] = (
-    ("/tmp/", re.compile(r"/tmp/[^\s'\"`:,;()\[\]{}<>]*"), "<tmp>"),
-    ("/var/tmp/", re.compile(r"/var/tmp/[^\s'\"`:,;()\[\]{}<>]*"), "<tmp>"),
-    ("/var/folders/", re.compile(r"/var/folders/[^\s'\"`:,;()\[\]{}<>]*"), "<tmp>"),
-    ("tmp", re.compile(r"tmp[a-z0-9_]{6,}\b"), _word_start("<tmp>")),
-    ("pid", re.compile(r"pid([ =:#]*)\d+"), _word_start(r"pid\1<pid>")),
-    ("PID", re.compile(r"PID([ =:#]*)\d+"), _word_start(r"PID\1<pid>")),
-    ("PGID", re.compile(r"PGID([ =:#]*)\d+"), _word_start(r"PGID\1<pid>")),  # Gemini's shell
-    ("port", re.compile(r"port([ =:#]*)\d+"), _word_start(r"port\1<port>")),
-    ("Port", re.compile(r"Port([ =:#]*)\d+"), _word_start(r"Port\1<port>")),
-    ("localhost:", re.compile(r"localhost:\d+"), "localhost:<port>"),
-    ("127.0.0.1:", re.compile(r"127\.0\.0\.1:\d+"), "127.0.0.1:<port>"),
-    ("0.0.0.0:", re.compile(r"0\.0\.0\.0:\d+"), "0.0.0.0:<port>"),
-    ("[::1]:", re.compile(r"\[::1\]:\d+"), "[::1]:<port>"),
-    ("===", re.compile(r"\[[=>. -]*===[=>. -]*\]"), "[<bar>]"),
-    ("###", re.compile(r"\[[#. -]*###[#. -]*\]"), "[<bar>]"),
+    ("/tmp/", re.compile(r"/tmp/[^\s'\"`:,;()\[\]{}<>]*+"), "<tmp>"),
+    ("/var/tmp/", re.compile(r"/var/tmp/[^\s'\"`:,;()\[\]{}<>]*+"), "<tmp>"),
+    ("/var/folders/", re.compile(r"/var/folders/[^\s'\"`:,;()\[\]{}<>]*+"), "<tmp>"),
+    ("tmp", re.compile(r"(?<!\w)tmp[a-z0-9_]{6,}+(?!\w)"), "<tmp>"),
+    ("pid", re.compile(r"pid([ =:#]*+)\d++"), _word_start(r"pid\1<pid>")),
+    ("PID", re.compile(r"PID([ =:#]*+)\d++"), _word_start(r"PID\1<pid>")),
+    ("PGID", re.compile(r"PGID([ =:#]*+)\d++"), _word_start(r"PGID\1<pid>")),  # Gemini's shell
+    ("port", re.compile(r"port([ =:#]*+)\d++"), _word_start(r"port\1<port>")),
+    ("Port", re.compile(r"Port([ =:#]*+)\d++"), _word_start(r"Port\1<port>")),
+    ("localhost:", re.compile(r"localhost:\d++"), "localhost:<port>"),
+    ("127.0.0.1:", re.compile(r"127\.0\.0\.1:\d++"), "127.0.0.1:<port>"),
+    ("0.0.0.0:", re.compile(r"0\.0\.0\.0:\d++"), "0.0.0.0:<port>"),
+    ("[::1]:", re.compile(r"\[::1\]:\d++"), "[::1]:<port>"),
+    ("===", re.compile(r"\[[=>. -]*+\]"), _bar("===")),
+    ("###", re.compile(r"\[[#. -]*+\]"), _bar("###")),
 )
 # The glyphs progress bars and spinners are drawn with (tqdm, rich, npm, cargo).
 _BAR_MARKERS = "\u2588\u2589\u258a\u258b\u258c\u258d\u258e\u258f\u2591\u2592\u2593\u2580\u2584"
@@ -129,10 +128,20 @@ def _passes(text: str, passes: tuple[tuple[str, re.Pattern[str], _Replacement], 
     return text
 
 
+def _redrawn(text: str) -> str:
+    """Each line as it was left on the screen: what follows its last carriage return."""
+    return "\n".join(line[line.rfind("\r") + 1 :] for line in text.split("\n"))
+
+
 def _normalize_span(text: str) -> str:
     if "\r\n" in text:
         text = text.replace("\r\n", "\n")
-    text = _passes(text, _BEFORE)
+    if "\x1b" in text:
+        text = _ANSI.sub("", text)
+    if "\r" in text:
+        text = _redrawn(text)
+    if "%|" in text:
+        text = _PROGRESS.sub("<progress>", text)
     if not text.isascii():
         if any(c in text for c in _BAR_MARKERS):
             text = _BLOCKS.sub("<bar>", text)
@@ -155,12 +164,12 @@ def normalize(text: str) -> str:
 
 # A line that says what failed opens like one of these...
 _GIST = re.compile(
-    r"""^[ \t>*|-]*(
+    r"""^[ \t>*|-]*+(
         (?:[A-Za-z_][\w.]*)?(?:Error|Exception|Exit|Interrupt|Failure)\b(?![\w(]).*
       | [EFWC]\d{3,4}\b.*
       | (?:FAILED|ERROR|FAIL)\b.*
       | (?:error|fatal)(?:\[\w+\])?:.*
-      | [^\s:]+:\d+(?::\d+)?:\ .*
+      | [^\s:]++:\d++(?::\d++)?:\ .*
     )$""",
     re.MULTILINE | re.VERBOSE,
 )
@@ -182,7 +191,7 @@ _GIST_WORDS = (
     "o module named",
 )
 # An echoed input (an edit's old text, a long command) is not the failure's gist.
-_LONG_QUOTE = re.compile(r"`[^`]*\n[^`]*`|`[^`\n]{40,}`|'[^'\n]{40,}'|\"[^\"\n]{40,}\"")
+_LONG_QUOTE = re.compile(r"`[^`\n]*+\n[^`]*+`|`[^`\n]{40,}+`|'[^'\n]{40,}+'|\"[^\"\n]{40,}+\"")
 GIST_LINES = 4
 GIST_WIDTH = 200
 _GIST_SCAN = 8192
@@ -191,8 +200,8 @@ _GIST_SCAN = 8192
 
 
 # Where a failure sits moves with every edit; what it is does not.
-_POSITION = re.compile(r"\b([Ll]ine|[Cc]ol(?:umn)?) \d+|(\.\w+|\w\b):\d+(?::\d+)?\b")
-_TAG = re.compile(r"<[^<>\n]*>")
+_POSITION = re.compile(r"\b([Ll]ine|[Cc]ol(?:umn)?) \d++|(\.\w++|\w\b):\d++(?::\d++)?\b")
+_TAG = re.compile(r"<[^<>\n]*+>")
 _LETTER = re.compile(r"[^\W\d_]")
 
 

@@ -354,3 +354,48 @@ def test_connection_reopens_after_the_daemon_restarts(sockdir: Path) -> None:
     finally:
         connection.close()
         daemon.kill()
+
+
+class TestHostileResults:
+    """A tool result made of the runs a backtracking pattern re-scans from every
+    position (a fetched page or a log is enough) is recorded like any other, and holds up
+    no other session: every step, the hostile one included, is answered by the daemon."""
+
+    @pytest.mark.parametrize(
+        ("host", "event"),
+        [
+            (
+                "claude",
+                {"tool_name": "Bash", "tool_response": {"stdout": "1" * 1_000_000 + "a"}},
+            ),
+            ("claude", {"tool_name": "Bash", "tool_response": {"stdout": "1a" * 30_000 + "g"}}),
+            (
+                "codex",
+                {"hook_event_name": "PostToolUse", "tool_name": "shell",
+                 "tool_response": " " * 60_000 + "1"},
+            ),
+            (
+                "claude",
+                {"tool_name": "Bash", "tool_response": {"stdout": "|" * 60_000 + ": x"},
+                 "hook_event_name": "PostToolUseFailure", "error": "|" * 60_000 + ": x"},
+            ),
+        ],
+    )  # fmt: skip
+    def test_is_recorded_and_holds_up_no_one(
+        self, host: str, event: dict[str, object], daemon: DaemonProcess, tmp_path: Path
+    ) -> None:
+        hostile_ws, other_ws = tmp_path / "hostile", tmp_path / "other"
+        hostile = {**read_event(hostile_ws, 0, session="hostile"), **event}
+        shim = subprocess.Popen(
+            [sys.executable, "-S", "-I", HOOK, "--socket", str(daemon.socket_path),
+             "--host", host],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        shim.communicate(json.dumps(hostile).encode(), timeout=60)
+        others = [run_shim(read_event(other_ws, n, session="other"), daemon.socket_path)
+                  for n in range(3)]  # fmt: skip
+        assert shim.returncode == 0 and all(o.returncode == 0 for o in others)
+        assert len(records(hostile_ws, "hostile")) == 1
+        assert len(records(other_ws, "other")) == 3
+        reply = daemon.status()
+        assert reply.steps_answered == 4, reply
