@@ -315,3 +315,132 @@ def test_readme_host_table_is_the_registrys() -> None:
 
     readme = Path(__file__).resolve().parents[2] / "README.md"
     assert hosts.table() in readme.read_text()
+
+
+@pytest.mark.process
+class TestPlantedByARepository:
+    """What a cloned repository can plant beside the files streamd writes, and what a
+    user's own set-up (dotfiles, private modes) expects kept: the audit's reproductions,
+    through the real command."""
+
+    @staticmethod
+    def repo(tmp_path: Path) -> tuple[Path, Path]:
+        home, project = tmp_path / "home", tmp_path / "repo"
+        home.mkdir()
+        project.mkdir()
+        return home, project
+
+    def test_a_link_at_the_old_temp_name_is_not_written_through(self, tmp_path: Path) -> None:
+        home, project = self.repo(tmp_path)
+        bashrc = home / ".bashrc"
+        bashrc.write_text("alias ll='ls -l'\n")
+        hooks = project / ".github" / "hooks"
+        hooks.mkdir(parents=True)
+        (hooks / "streamd.json.streamd-tmp").symlink_to(bashrc)
+        done = streamd_hook("install", "--host", "copilot", "--scope", "project",
+                            home=home, cwd=project)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert bashrc.read_text() == "alias ll='ls -l'\n"
+        assert json.loads((hooks / "streamd.json").read_text())["version"] == 1
+
+    def test_a_dangling_link_at_the_backup_name_creates_nothing(self, tmp_path: Path) -> None:
+        home, project = self.repo(tmp_path)
+        settings = project / ".claude" / "settings.json"
+        settings.parent.mkdir()
+        settings.write_text('{"model": "opus"}\n')
+        profile = home / ".bash_profile"
+        (settings.parent / "settings.json.streamd-backup").symlink_to(profile)
+        done = streamd_hook("install", "--scope", "project", home=home, cwd=project)
+        assert done.returncode != 0 and "streamd-backup" in done.stderr
+        assert not profile.exists()
+        assert settings.read_text() == '{"model": "opus"}\n'
+
+    def test_a_config_linked_to_the_users_own_is_refused(self, tmp_path: Path) -> None:
+        home, project = self.repo(tmp_path)
+        user = home / ".claude" / "settings.json"
+        user.parent.mkdir()
+        user.write_text('{"env": {"ANTHROPIC_API_KEY": "sk-secret"}}\n')
+        (project / ".claude").mkdir()
+        (project / ".claude" / "settings.json").symlink_to(user)
+        done = streamd_hook("install", "--scope", "project", home=home, cwd=project)
+        assert done.returncode != 0 and "symbolic link" in done.stderr
+        assert (project / ".claude" / "settings.json").is_symlink()
+        assert user.read_text() == '{"env": {"ANTHROPIC_API_KEY": "sk-secret"}}\n'
+
+    def test_a_project_folder_linked_elsewhere_is_refused(self, tmp_path: Path) -> None:
+        home, project = self.repo(tmp_path)
+        (home / ".claude").mkdir()
+        (project / ".claude").symlink_to(home / ".claude")
+        done = streamd_hook("install", "--scope", "project", home=home, cwd=project)
+        assert done.returncode != 0 and "symbolic link" in done.stderr
+        assert list((home / ".claude").iterdir()) == []
+
+    def test_a_files_mode_is_kept_and_a_read_only_one_is_refused(self, tmp_path: Path) -> None:
+        home, _ = self.repo(tmp_path)
+        settings = home / ".claude" / "settings.json"
+        settings.parent.mkdir()
+        settings.write_text('{"env": {"KEY": "x"}}\n')
+        settings.chmod(0o640)  # the user's choice, not streamd's default (0600)
+        assert streamd_hook("install", home=home, cwd=home).returncode == 0
+        assert settings.stat().st_mode & 0o777 == 0o640
+        backup = settings.parent / "settings.json.streamd-backup"
+        assert backup.stat().st_mode & 0o777 == 0o640
+        streamd_hook("uninstall", home=home, cwd=home)
+        settings.chmod(0o400)
+        done = streamd_hook("install", home=home, cwd=home)
+        assert done.returncode != 0 and "read-only" in done.stderr
+        assert settings.read_text() == '{"env": {"KEY": "x"}}\n'
+
+    def test_a_dotfiles_link_is_written_through_and_kept(self, tmp_path: Path) -> None:
+        home, _ = self.repo(tmp_path)
+        real = home / "dotfiles" / "claude.json"
+        real.parent.mkdir()
+        original = '{\n    "hooks": {},\n    "model": "opus"\n}\n'
+        real.write_text(original)
+        link = home / ".claude" / "settings.json"
+        link.parent.mkdir()
+        link.symlink_to(real)
+        assert streamd_hook("install", home=home, cwd=home).returncode == 0
+        assert link.is_symlink() and "hook.py" in real.read_text()
+        assert streamd_hook("uninstall", home=home, cwd=home).returncode == 0
+        assert link.is_symlink() and real.read_text() == original
+
+    def test_concurrent_installs_all_succeed(self, tmp_path: Path) -> None:
+        home, _ = self.repo(tmp_path)
+        argv = [sys.executable, "-m", "streamd.client", "hook", "install", "--socket", "/x.sock"]
+        env = {**os.environ, "HOME": str(home)}
+        procs = [
+            subprocess.Popen(argv, env=env, cwd=home, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+            for _ in range(12)
+        ]  # fmt: skip
+        outcomes = [(p.wait(60), p.stderr.read() if p.stderr else "") for p in procs]
+        assert all(code == 0 for code, _ in outcomes), outcomes
+        data = json.loads((home / ".claude" / "settings.json").read_text())
+        assert set(data["hooks"]) == set(hosts.get("claude").events)
+        assert not [p for p in (home / ".claude").iterdir() if "streamd-tmp" in p.name]
+
+    def test_install_all_goes_on_past_a_bad_config_and_says_so(self, tmp_path: Path) -> None:
+        home, _ = self.repo(tmp_path)
+        (home / ".claude").mkdir()
+        (home / ".codex").mkdir()
+        (home / ".codex" / "hooks.json").write_text("{not json")
+        done = streamd_hook("install", "--host", "all", home=home, cwd=home)
+        assert done.returncode == 1
+        assert "Codex CLI: not installed" in done.stdout and "installed for 1 of 2" in done.stdout
+        assert (home / ".claude" / "settings.json").exists()
+
+    @pytest.mark.parametrize("kind", ["fifo", "deep", "device"])
+    def test_status_survives_a_hostile_project_config(self, kind: str, tmp_path: Path) -> None:
+        home, project = self.repo(tmp_path)
+        config = project / ".claude" / "settings.json"
+        config.parent.mkdir()
+        if kind == "fifo":
+            os.mkfifo(config)
+        elif kind == "deep":
+            config.write_text('{"hooks": ' + "[" * 100_000 + "]" * 100_000 + "}")
+        else:
+            config.symlink_to("/dev/zero")
+        done = streamd_hook("status", home=home, cwd=project)
+        assert done.returncode == 0, done.stderr
+        assert "Claude Code (claude)" in done.stdout
