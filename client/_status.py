@@ -57,3 +57,10 @@ def render_status(reply: proto.StatusReply, *, as_json: bool, out: TextIO) -> No
         out.write(
             "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() + "\n"
         )
+    broken = sorted({s.policy_error for s in reply.sessions if s.policy_error})
+    if broken:
+        count = len(broken)
+        out.write(f"policy    {count} dos.toml file{'s' if count != 1 else ''} not in force "
+                  "(the defaults are, until fixed):\n")  # fmt: skip
+        for error in broken:
+            out.write(f"  {error}\n")

@@ -73,6 +73,8 @@ class SessionInfo(msgspec.Struct, frozen=True):
     last_seen: float
     rule: str = ""
     """The rule behind ``state`` when it fired."""
+    policy_error: str = ""
+    """Why the workspace's ``dos.toml`` is not in force (the defaults are), if it is not."""
 
 
 class StatusReply(msgspec.Struct, tag=_wire.STATUS_REPLY, array_like=True, frozen=True):

@@ -323,6 +323,7 @@ class Daemon:
                     firings=s.firings,
                     last_seen=s.last_seen,
                     rule=verdict.rule if verdict is not None and verdict.fired else "",
+                    policy_error=_shown(self.table.policies.error(s.workspace) or ""),
                 )
             )
         return proto.StatusReply(

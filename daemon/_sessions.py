@@ -67,6 +67,7 @@ class Session:
 class _PolicyEntry:
     stamp: tuple[int, int, int] | None
     policy: Policy
+    error: str | None = None
 
 
 class Policies:
@@ -85,13 +86,19 @@ class Policies:
         entry = self._entries.get(workspace)
         if entry is not None and entry.stamp == stamp:
             return entry.policy
+        error = None
         try:
             policy = load_policy(path)
         except PolicyError as exc:
             log.error("%s; using the default policy until it is fixed", exc)
-            policy = DEFAULT_POLICY
-        self._entries[workspace] = _PolicyEntry(stamp, policy)
+            policy, error = DEFAULT_POLICY, str(exc)
+        self._entries[workspace] = _PolicyEntry(stamp, policy, error)
         return policy
+
+    def error(self, workspace: str) -> str | None:
+        """Why the workspace's ``dos.toml`` was not used, when it was not."""
+        entry = self._entries.get(workspace)
+        return entry.error if entry is not None else None
 
 
 class SessionTable:

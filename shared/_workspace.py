@@ -1,32 +1,69 @@
 """A workspace's policy file, ``<workspace>/dos.toml``: read, parsed and, for the
-hook, replaced by the defaults when it is malformed (the hook never breaks the agent)."""
+hook, replaced by the defaults when it is malformed (the hook never breaks the agent).
+
+The file is the repository's, so it is read as untrusted: without blocking (a FIFO),
+without following a link out of the workspace (to ``/dev/zero``, say), only as a
+regular file of at most ``POLICY_LIMIT`` bytes, and a parse that recurses too deep is
+an error like any other."""
 
 from __future__ import annotations
 
 import os
+import stat
 
 from ._errors import PolicyError
 from ._policy import DEFAULT_POLICY, POLICY_FILENAME, Policy, parse_policy
+
+POLICY_LIMIT = 64 * 1024
+"""Bytes a ``dos.toml`` may hold: a policy is a few lines."""
 
 
 def policy_path(workspace: str) -> str:
     return os.path.join(workspace, POLICY_FILENAME)
 
 
-def load_policy(path: str) -> Policy:
-    """The policy in the ``dos.toml`` at ``path``; the defaults when there is none."""
+def _read(path: str) -> bytes | None:
+    if os.path.islink(path):
+        workspace = os.path.realpath(os.path.dirname(os.path.abspath(path)))
+        real = os.path.realpath(path)
+        if os.path.commonpath([workspace, real]) != workspace:
+            raise PolicyError(f"{path}: a link out of the workspace (to {real}); not read")
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        with open(path, "rb") as f:
-            raw = f.read()
+        fd = os.open(path, flags)
     except FileNotFoundError:
-        return DEFAULT_POLICY
+        return None
     except OSError as exc:
         raise PolicyError(f"{path}: cannot be read ({exc.strerror})") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise PolicyError(f"{path}: not a regular file; not read")
+        if st.st_size > POLICY_LIMIT:
+            raise PolicyError(f"{path}: {st.st_size} bytes, over the {POLICY_LIMIT}-byte limit")
+        raw = os.read(fd, POLICY_LIMIT + 1)
+    except OSError as exc:
+        raise PolicyError(f"{path}: cannot be read ({exc.strerror})") from None
+    finally:
+        os.close(fd)
+    if len(raw) > POLICY_LIMIT:
+        raise PolicyError(f"{path}: over the {POLICY_LIMIT}-byte limit")
+    return raw
+
+
+def load_policy(path: str) -> Policy:
+    """The policy in the ``dos.toml`` at ``path``; the defaults when there is none."""
+    raw = _read(path)
+    if raw is None:
+        return DEFAULT_POLICY
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise PolicyError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
-    return parse_policy(text, source=path)
+    try:
+        return parse_policy(text, source=path)
+    except RecursionError:
+        raise PolicyError(f"{path}: nested too deeply to be a policy") from None
 
 
 def policy_or_default(workspace: str) -> Policy:

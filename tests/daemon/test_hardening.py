@@ -399,3 +399,35 @@ class TestHostileResults:
         assert len(records(other_ws, "other")) == 3
         reply = daemon.status()
         assert reply.steps_answered == 4, reply
+
+
+class TestHostilePolicy:
+    """A workspace's ``dos.toml`` is the repository's: whatever it is, the steps there
+    are recorded and answered with the defaults, the daemon keeps serving everyone and
+    still stops on SIGTERM, and ``status`` says why the file is not in force."""
+
+    @pytest.mark.parametrize("kind", ["dev-zero", "fifo", "deep", "huge"])
+    def test_is_read_as_untrusted(self, kind: str, daemon: DaemonProcess, tmp_path: Path) -> None:
+        hostile, other = tmp_path / "hostile", tmp_path / "other"
+        hostile.mkdir()
+        policy = hostile / "dos.toml"
+        if kind == "dev-zero":
+            policy.symlink_to("/dev/zero")
+        elif kind == "fifo":
+            os.mkfifo(policy)
+        elif kind == "deep":
+            policy.write_text("[tool_stream]\nx = " + "[" * 1000 + "]" * 1000 + "\n")
+        else:
+            policy.write_text("# " + "x" * 200_000 + "\n")
+        states = [state_of(run_shim(read_event(hostile, n), daemon.socket_path).stdout)
+                  for n in range(3)]  # fmt: skip
+        run_shim(read_event(other, 0), daemon.socket_path)
+        assert states == [None, None, "REPEATING"]  # the default policy, in force
+        assert len(records(hostile)) == 3 and len(records(other)) == 1
+        reply = daemon.status()
+        assert reply.steps_answered == 4
+        errors = {s.workspace: s.policy_error for s in reply.sessions}
+        assert str(policy) in errors[str(hostile)] and errors[str(other)] == ""
+        assert daemon.proc is not None
+        daemon.proc.send_signal(signal.SIGTERM)
+        assert daemon.proc.wait(30) == 0
