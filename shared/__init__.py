@@ -54,7 +54,7 @@ from ._record import (
 )
 from ._shape import failure_gist, normalize
 from ._tail import IDEMPOTENCY_WINDOW, Recovery, recover, recover_fd, window_ids
-from ._transcript import Transcript, UnknownFormat
+from ._transcript import Transcript, UnknownFormat, UnreadableTranscript
 from ._verdict import Step, StreamState, Verdict
 from ._version import VERSION
 from ._workspace import load_policy, policy_or_default, policy_path
@@ -104,6 +104,7 @@ __all__ = [
     "Transcript",
     "UnknownFormat",
     "UnknownHost",
+    "UnreadableTranscript",
     "UnsafeLogPath",
     "Verdict",
     "adapt_event",

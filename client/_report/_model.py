@@ -20,6 +20,7 @@ from streamd.shared import (
     Policy,
     Transcript,
     UnknownFormat,
+    UnreadableTranscript,
     Verdict,
     adapt_event,
     call_digest,
@@ -92,12 +93,16 @@ def analyze(t: Transcript, policy: Policy, *, keep_steps: bool = False) -> Sessi
     host = hosts.get(t.format) if t.format in hosts.NAMES else None
     sizes: list[int] = []
     open_loop: Loop | None = None
-    keys = [call_digest(e) for e in t.events]
+    keys = [_call_digest(e) for e in t.events]
     recurring = _recurring_calls(keys)
     for position, event in enumerate(t.events):
-        adapted = adapt_event(
-            event, host=host, shape=position in recurring, args_digest=keys[position]
-        )
+        try:
+            adapted = adapt_event(
+                event, host=host, shape=position in recurring, args_digest=keys[position]
+            )
+        except RecursionError:
+            t.skipped["call nested too deeply"] += 1
+            continue
         if adapted.step is None:
             t.skipped["call without a tool name"] += 1
             continue
@@ -118,6 +123,13 @@ def analyze(t: Transcript, policy: Policy, *, keep_steps: bool = False) -> Sessi
     for loop in result.loops:
         loop.result_bytes = sum(sizes[loop.start : loop.end + 1])
     return result
+
+
+def _call_digest(event: dict[str, Any]) -> str | None:
+    try:
+        return call_digest(event)
+    except RecursionError:
+        return None  # adapting it fails too, and says so
 
 
 def _recurring_calls(keys: list[str | None]) -> set[int]:
@@ -228,8 +240,14 @@ def sessions(
         except UnknownFormat:
             report.skipped["file in no transcript format"] += 1
             continue
+        except UnreadableTranscript:
+            report.skipped["file that is not a regular file"] += 1
+            continue
         except OSError as exc:
             report.skipped[f"unreadable file ({exc.strerror})"] += 1
+            continue
+        except RecursionError:
+            report.skipped["file nested too deeply"] += 1
             continue
         if since is not None and _before(t, path, since):
             continue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -179,3 +180,39 @@ def test_leaving_out_shapes_no_rule_could_compare_changes_no_verdict() -> None:
     full = [detector.push(adapt_event(e).step).state.value for e in events]  # type: ignore[arg-type]
     assert [call.state for call in fast] == full
     assert "REPEATING" in full
+
+
+@pytest.mark.process
+def test_hostile_transcripts_are_skipped_and_counted_never_fatal(tmp_path: Path) -> None:
+    """One report over a folder holding a good session beside a FIFO, a link to
+    /dev/zero, lines and files nested too deeply, a line over the line limit and a
+    mini-swe-agent run of unclosed code fences: it finishes, reports the good session
+    and counts each bad one."""
+    folder = tmp_path / "t"
+    folder.mkdir()
+    claude_session(folder / "good.jsonl", calls=3)
+    os.mkfifo(folder / "fifo.jsonl")
+    (folder / "zero.jsonl").symlink_to("/dev/zero")
+    deep = "[" * 100_000 + "]" * 100_000
+    (folder / "deep-line.jsonl").write_text('{"type": "user", "x": ' + deep + "}\n")
+    (folder / "deep-file.json").write_text('{"history": ' + deep + "}")
+    deep_call = {"type": "assistant", "sessionId": "d", "message": {"content": [
+        {"type": "tool_use", "id": "t1", "name": "Bash",
+         "input": json.loads("[" * 900 + "]" * 900)}]}}  # fmt: skip
+    (folder / "deep-call.jsonl").write_text(json.dumps(deep_call) + "\n")
+    with open(folder / "long-line.jsonl", "wb") as f:
+        f.write(b'{"type": "user", "x": "' + b"a" * (65 << 20) + b'"}\n')
+        f.write(json.dumps({"type": "summary"}).encode() + b"\n")
+    fences = {"messages": [{"role": "assistant", "content": "```bash\n" + "\n" * 320_000}]}
+    (folder / "fences.traj.json").write_text(json.dumps(fences))
+    done = subprocess.run(
+        [sys.executable, "-m", "streamd.client", "report", str(folder), "--json"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["loops"] == 1 and report["top_sessions"][0]["session"] == "s-1"
+    reasons = report["skipped_by_reason"]
+    assert reasons["file that is not a regular file"] == 2
+    assert reasons["unreadable line"] >= 1 and reasons["unreadable file"] == 1
+    assert reasons["line over 64 MB"] == 1
