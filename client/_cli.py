@@ -62,6 +62,8 @@ def _report(args: argparse.Namespace) -> int:
         policy = load_policy(args.policy) if args.policy else DEFAULT_POLICY
     except PolicyError as exc:
         raise CommandError(f"{exc}; fix the dos.toml and run again") from None
+    if args.html and not os.path.isdir(os.path.dirname(os.path.abspath(args.html))):
+        raise CommandError(f"--html {args.html}: its folder does not exist; make it first")
     missing = [p for p in args.paths if not os.path.exists(p)]
     if missing:
         raise CommandError(f"{missing[0]}: no such file or folder")

@@ -123,7 +123,10 @@ def run(argv: list[str]) -> bytes:
     started = time.monotonic()
     options = _options(argv)
     event = sys.stdin.buffer.read()
-    cwd = posix.getcwdb()
+    try:
+        cwd = posix.getcwdb()
+    except OSError:  # started in a deleted folder: the event's own cwd still says where
+        cwd = b"/"
     workspace = _fsencode(options["workspace"]) if options.get("workspace") else None
     raw_run_id = _environ(b"CID_RUN_ID")
     run_id = None

@@ -42,9 +42,12 @@ class ByteBudget:
 
 
 class FrameReader:
-    """Slices frames out of a byte stream, reading it in large chunks: one receive per
-    request rather than one for the header and one for the body."""
+    """Slices frames out of a byte stream. A small frame (most hook events) arrives in
+    one receive; a larger one takes its whole length from the byte budget as soon as its
+    header is read, before its body is, so what connections hold unaccounted is at most
+    ``FIRST`` bytes each."""
 
+    FIRST = 16 * 1024
     CHUNK = 256 * 1024
 
     def __init__(
@@ -62,22 +65,22 @@ class FrameReader:
         self.held = 0
 
     async def next_payload(self) -> bytes:
-        """The next frame's payload. Raises ``FrameTooLarge`` on an oversized frame as soon
-        as its header arrives, and ``anyio.EndOfStream`` (or ``IncompleteRead`` inside a
-        frame) when the peer closes."""
+        """The next frame's payload. Raises ``FrameTooLarge`` on an oversized frame as
+        soon as its header arrives, and ``anyio.EndOfStream`` (or ``IncompleteRead``
+        inside a frame) when the peer closes."""
         buffer = self._buffer
         while True:
             if len(buffer) >= HEADER_SIZE:
                 end = HEADER_SIZE + frame_length(bytes(buffer[:HEADER_SIZE]))
-                if self._budget is not None and not self.held and end > self.CHUNK:
+                if self._budget is not None and not self.held and end > self.FIRST:
                     self.held = await self._budget.acquire(end)
                 if len(buffer) >= end:
                     payload = bytes(buffer[HEADER_SIZE:end])
                     del buffer[:end]
                     return payload
-                wanted = max(self.CHUNK, end - len(buffer))
+                wanted = min(self.CHUNK, end - len(buffer)) if end > self.FIRST else self.FIRST
             else:
-                wanted = self.CHUNK
+                wanted = self.FIRST - len(buffer)
             try:
                 buffer += await self._receive(wanted)
             except anyio.EndOfStream:

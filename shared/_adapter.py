@@ -74,10 +74,19 @@ def parse_event(raw: bytes) -> dict[str, object] | None:
     if not text.strip():
         return None
     try:
-        event = json.loads(text)
+        event = json.loads(text, parse_int=_int_or_text)
     except (ValueError, RecursionError):
         return None
     return event if isinstance(event, dict) else None
+
+
+def _int_or_text(text: str) -> int | str:
+    """An integer, or its digits as text past Python's limit on converting them (4,300):
+    a call holding one is recorded, not dropped."""
+    try:
+        return int(text)
+    except ValueError:
+        return text
 
 
 _ABSENT = object()

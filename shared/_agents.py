@@ -24,13 +24,20 @@ def swe_agent(path: str) -> Transcript:
             {
                 "session_id": t.session,
                 "hook_event_name": "PostToolUse",
-                "tool_name": action.split()[0],
+                "tool_name": _command_word(action),
                 "tool_input": {"command": action.strip()},
                 "tool_response": step.get("observation"),
                 "tool_use_id": f"step-{n}",
             }
         )
     return t
+
+
+def _command_word(action: str) -> str:
+    """The action's command word; ``bash`` when it opens with an assignment
+    (``TOKEN=... cmd``), whose value must not become a tool's name."""
+    word = action.split()[0]
+    return "bash" if "=" in word else word
 
 
 _BASH_BLOCK = re.compile(r"```(?:bash|sh)?[ \t]*+\n(.*?)```", re.DOTALL)

@@ -4,9 +4,12 @@ coloured by verdict; hovering a call shows its tool, arguments and result excerp
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import html
+import os
 import shutil
+import tempfile
 from typing import TextIO
 
 from ._model import BYTES_PER_TOKEN, Report, SessionResult
@@ -75,21 +78,45 @@ def write_page(
     table = "".join(
         f'<tr><td>{html.escape(name)}</td><td class="n">{value:,}</td></tr>' for name, value in rows
     )
-    with open(path, "w", encoding="utf-8") as out:
-        out.write(
-            '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
-            "<title>streamd report</title>"
-            f"<style>{_STYLE}</style></head><body>\n"
-            "<h1>What streamd would have caught</h1>\n"
-            f'<p class="origin">Made by <code>streamd report</code> on {when} from the '
-            f"transcripts in {html.escape(where)} ({report.files} files). "
-            f"{html.escape(privacy)}</p>\n"
-            f'<table class="summary" id="summary">{table}</table>\n'
-            '<p class="legend"><span class="ADVANCING"></span> advancing '
-            '<span class="REPEATING"></span> repeating '
-            '<span class="STALLED"></span> stalled; hover a call for its details.</p>\n'
-            '<div id="sessions">\n'
-        )
-        for part in strips:
-            shutil.copyfileobj(part, out)
-        out.write("</div>\n</body></html>\n")
+    # A fresh 0600 file beside the page, renamed over it: a link planted at the page's
+    # path is replaced, never written through, and the page (excerpts of your own tool
+    # calls) is yours alone to share.
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".streamd-report-", suffix=".html", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            _write(out, report, strips, when=when, where=where, privacy=privacy, table=table)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def _write(
+    out: TextIO,
+    report: Report,
+    strips: tuple[TextIO, TextIO],
+    *,
+    when: str,
+    where: str,
+    privacy: str,
+    table: str,
+) -> None:
+    out.write(
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        "<title>streamd report</title>"
+        f"<style>{_STYLE}</style></head><body>\n"
+        "<h1>What streamd would have caught</h1>\n"
+        f'<p class="origin">Made by <code>streamd report</code> on {when} from the '
+        f"transcripts in {html.escape(where)} ({report.files} files). "
+        f"{html.escape(privacy)}</p>\n"
+        f'<table class="summary" id="summary">{table}</table>\n'
+        '<p class="legend"><span class="ADVANCING"></span> advancing '
+        '<span class="REPEATING"></span> repeating '
+        '<span class="STALLED"></span> stalled; hover a call for its details.</p>\n'
+        '<div id="sessions">\n'
+    )
+    for part in strips:
+        shutil.copyfileobj(part, out)
+    out.write("</div>\n</body></html>\n")

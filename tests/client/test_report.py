@@ -216,3 +216,41 @@ def test_hostile_transcripts_are_skipped_and_counted_never_fatal(tmp_path: Path)
     assert reasons["file that is not a regular file"] == 2
     assert reasons["unreadable line"] >= 1 and reasons["unreadable file"] == 1
     assert reasons["line over 64 MB"] == 1
+
+
+@pytest.mark.process
+def test_no_excerpts_shows_no_word_of_a_command_with_a_secret(tmp_path: Path) -> None:
+    action = "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI python deploy.py"
+    steps = [{"action": action, "observation": "denied"} for _ in range(4)]
+    (tmp_path / "run.traj").write_text(json.dumps({"trajectory": steps}))
+    done = subprocess.run(
+        [sys.executable, "-m", "streamd.client", "report", str(tmp_path), "--no-excerpts"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0 and "loops found: 1" in done.stdout
+    assert "wJalr" not in done.stdout and "AWS_SECRET" not in done.stdout
+
+
+@pytest.mark.process
+def test_the_page_is_private_and_replaces_a_link_at_its_path(tmp_path: Path) -> None:
+    claude_session(tmp_path / "s.jsonl", calls=3)
+    elsewhere = tmp_path / "elsewhere.txt"
+    elsewhere.write_text("keep")
+    page = tmp_path / "out" / "report.html"
+    page.parent.mkdir()
+    page.symlink_to(elsewhere)
+    done = subprocess.run(
+        [sys.executable, "-m", "streamd.client", "report", str(tmp_path / "s.jsonl"),
+         "--html", str(page)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert elsewhere.read_text() == "keep" and not page.is_symlink()
+    assert page.stat().st_mode & 0o777 == 0o600 and "<!doctype html>" in page.read_text()
+    missing = subprocess.run(
+        [sys.executable, "-m", "streamd.client", "report", str(tmp_path / "s.jsonl"),
+         "--html", str(tmp_path / "no" / "such" / "r.html")],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert missing.returncode != 0 and "does not exist" in missing.stderr
+    assert "Traceback" not in missing.stderr

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import anyio
 import pytest
+from anyio import wait_all_tasks_blocked
 
 from streamd.client import protocol as proto
-from streamd.daemon._frames import FrameReader
+from streamd.daemon._frames import ByteBudget, FrameReader
 
 
 class TestFrameReader:
@@ -44,3 +45,30 @@ class TestFrameReader:
         reader = self.reader_over([proto.frame(proto.Ping())[:-1]])
         with pytest.raises(anyio.IncompleteRead):
             await reader.next_payload()
+
+
+class TestBudget:
+    @pytest.mark.anyio
+    async def test_a_frame_reads_no_more_than_a_small_first_read_before_its_budget(
+        self,
+    ) -> None:
+        """With the budget spent elsewhere, a reader of a 250 KiB frame has taken at most
+        its first small read off the socket: the rest stays with the sender, not in the
+        daemon's memory."""
+        budget = ByteBudget(1024 * 1024)
+        await budget.acquire(1024 * 1024)  # held by frames in flight elsewhere
+        frame = (250 * 1024).to_bytes(4, "big") + b"x" * (250 * 1024)
+        taken: list[int] = []
+
+        async def receive(max_bytes: int) -> bytes:
+            chunk = frame[sum(taken) : sum(taken) + max_bytes]
+            taken.append(len(chunk))
+            return chunk
+
+        reader = FrameReader(receive, budget)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(reader.next_payload)
+            await wait_all_tasks_blocked()
+            assert sum(taken) <= FrameReader.FIRST
+            await budget.release(1024 * 1024)
+        assert sum(taken) == len(frame) and reader.held == 250 * 1024 + 4

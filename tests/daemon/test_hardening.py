@@ -431,3 +431,32 @@ class TestHostilePolicy:
         assert daemon.proc is not None
         daemon.proc.send_signal(signal.SIGTERM)
         assert daemon.proc.wait(30) == 0
+
+
+class TestNoCallHidden:
+    """A model cannot keep a call out of the log by how it shapes the call."""
+
+    def test_an_integer_past_pythons_digit_limit_is_recorded(
+        self, daemon: DaemonProcess, tmp_path: Path
+    ) -> None:
+        base = json.dumps(read_event(tmp_path, 0))
+        raw = base[:-1] + ', "extra": ' + "9" * 5000 + "}"
+        for sock in (daemon.socket_path, tmp_path / "absent.sock"):  # daemon, then fallback
+            assert run_shim(raw.encode(), sock).returncode == 0
+        assert len(records(tmp_path)) == 1  # once: the fallback found the daemon's record
+
+    def test_a_hook_started_in_a_deleted_folder_is_recorded(
+        self, daemon: DaemonProcess, tmp_path: Path
+    ) -> None:
+        gone = tmp_path / "gone"
+        gone.mkdir()
+        workspace = tmp_path / "ws"
+        script = 'cd "$1" && rmdir "$1" && exec "$2" -S -I "$3" --socket "$4"'
+        for n, sock in enumerate((daemon.socket_path, tmp_path / "absent.sock")):
+            gone.mkdir(exist_ok=True)
+            done = subprocess.run(
+                ["sh", "-c", script, "sh", str(gone), sys.executable, HOOK, str(sock)],
+                input=json.dumps(read_event(workspace, n)).encode(), capture_output=True,
+            )  # fmt: skip
+            assert done.returncode == 0
+        assert [r.step_index for r in records(workspace)] == [0, 1]
