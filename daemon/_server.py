@@ -26,6 +26,7 @@ from streamd.client import protocol as proto
 from streamd.client._options import DEFAULT_IDLE_TIMEOUT, DEFAULT_LANES, DEFAULT_READ_BUDGET
 from streamd.shared import VERSION, Decision, HookRequest, _wire, hosts, resolve
 from streamd.shared._adapter import use_openssl
+from streamd.shared._decide import TooDeep
 
 from ._activation import Notifier
 from ._frames import ByteBudget, FrameReader
@@ -279,10 +280,15 @@ class Daemon:
             host=request.host,
             key=request.key,
         )
-        if len(request.event) <= INLINE_EVENT_LIMIT:
-            target = resolve(hook_request)
-        else:
-            target = await anyio.to_thread.run_sync(resolve, hook_request)
+        try:
+            if len(request.event) <= INLINE_EVENT_LIMIT:
+                target = resolve(hook_request)
+            else:
+                target = await anyio.to_thread.run_sync(resolve, hook_request)
+        except TooDeep as exc:
+            self.errors += 1
+            log.warning("%s (a %d-byte event)", exc, len(request.event))
+            return proto.Answer(b"")
         if target is None:
             return proto.Answer(b"")
         if target.event.is_session_end:

@@ -66,7 +66,8 @@ def digest(data: bytes) -> str:
 
 
 def parse_event(raw: bytes) -> dict[str, object] | None:
-    """The event object a hook read from stdin, or None when it is not one."""
+    """The event object a hook read from stdin, or None when it is not one. Raises
+    ``RecursionError`` for one nested deeper than the caller has room for."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -75,7 +76,7 @@ def parse_event(raw: bytes) -> dict[str, object] | None:
         return None
     try:
         event = json.loads(text, parse_int=_int_or_text)
-    except (ValueError, RecursionError):
+    except ValueError:
         return None
     return event if isinstance(event, dict) else None
 

@@ -7,12 +7,17 @@ the same two functions, which is why the fallback prints what the daemon would h
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from types import FrameType
 
 from . import hosts
 from ._adapter import HookEvent, adapt_event, parse_event, safe_session_name
 from ._answer import render_answer
+from ._errors import StreamdError
 from ._record import encode_record, log_path
 from ._verdict import Verdict
 from .rules import Detector
@@ -56,16 +61,48 @@ class Decision:
 NOTHING = Decision(None, b"", None)
 
 
+class TooDeep(StreamdError):
+    """Raised when an event nests deeper than ``NESTING`` levels: it is not recorded, by
+    the daemon and the hook's fallback alike, and the daemon says so in its log."""
+
+
+NESTING = 900
+"""Levels of nesting an event may have, whatever the depth the caller runs at."""
+
+
+@contextlib.contextmanager
+def _nesting_room() -> Iterator[None]:
+    """Parsing and hashing recurse once per level of the event, and Python's limit
+    counts the caller's frames too: the daemon (an event loop) and the hook (a short
+    script) would cut off at different depths. Both get exactly ``NESTING`` levels."""
+    depth = 0
+    frame: FrameType | None = sys._getframe()
+    while frame is not None:
+        depth += 1
+        frame = frame.f_back
+    before = sys.getrecursionlimit()
+    sys.setrecursionlimit(depth + NESTING + 50)  # 50: the frames of parsing itself
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(before)
+
+
 def resolve(request: HookRequest) -> Target | None:
-    """The session an event is about, or None when there is nothing to do."""
-    raw = parse_event(request.event)
-    if raw is None:
-        return None
+    """The session an event is about, or None when there is nothing to do. Raises
+    ``TooDeep`` for an event nested past ``NESTING`` levels."""
     try:
         host = hosts.get(request.host)
     except hosts.UnknownHost:
         return None
-    event = adapt_event(host.to_claude_shape(raw), host=host)
+    try:
+        with _nesting_room():
+            raw = parse_event(request.event)
+            if raw is None:
+                return None
+            event = adapt_event(host.to_claude_shape(raw), host=host)
+    except RecursionError:
+        raise TooDeep(f"an event nested past {NESTING} levels was not recorded") from None
     if event.step is None and not event.is_session_end:
         return None
     if event.session_id is None:

