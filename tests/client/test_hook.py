@@ -125,6 +125,25 @@ class TestFastPath:
         assert len(records(tmp_path)) == 1  # the daemon answered
         assert shim - startup == {"_shim", "_transport", "streamd.shared._wire", "_socket"}
 
+    @pytest.mark.parametrize("host", ["claude", "gemini"])
+    def test_the_fallback_loads_only_the_host_it_serves(
+        self, host: str, sockdir: Path, tmp_path: Path
+    ) -> None:
+        from streamd.client import shim_path
+
+        done = subprocess.run(
+            [sys.executable, "-S", "-I", "-X", "importtime", shim_path(),
+             "--socket", str(sockdir / "none.sock"), "--host", host],
+            input=json.dumps(read_event(tmp_path, 0)).encode(),
+            capture_output=True,
+        )  # fmt: skip
+        lines = done.stderr.decode().splitlines()
+        loaded = {x.split("|")[-1].strip() for x in lines if x.startswith("import time:")}
+        assert len(records(tmp_path)) == 1  # the fallback decided
+        host_modules = {m for m in loaded if m.startswith("streamd.shared.hosts.")}
+        assert host_modules == {"streamd.shared.hosts._base", f"streamd.shared.hosts.{host}"}
+        assert not {"streamd.shared._transcript", "streamd.shared._formats", "_hashlib"} & loaded
+
 
 class TestShimFallback:
     def test_no_daemon_still_decides(self, sockdir: Path, tmp_path: Path) -> None:
