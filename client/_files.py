@@ -7,18 +7,17 @@ directory and renamed into place, keeping the mode of the file it replaces."""
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import stat
 import tempfile
 from pathlib import Path
 
 from streamd.shared import StreamdError
+from streamd.shared._files import read_regular
 
 READ_LIMIT = 16 * 1024 * 1024
 """Bytes of a config read at most: a settings file is kilobytes."""
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
 
@@ -70,31 +69,7 @@ def target(path: Path, *, confined_to: Path | None) -> Path:
 def read(path: Path, *, follow: bool, limit: int = READ_LIMIT) -> bytes | None:
     """The bytes of a regular file; None when there is none. Never blocks on a FIFO or
     reads a device; ``follow=False`` refuses a link."""
-    flags = os.O_RDONLY | _NONBLOCK | _CLOEXEC | (0 if follow else _NOFOLLOW)
-    try:
-        fd = os.open(path, flags)
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise UnsafeFile(f"{path} is a symbolic link; streamd does not read it") from None
-        raise UnsafeFile(f"{path}: cannot be read ({exc.strerror})") from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise UnsafeFile(f"{path} is not a regular file")
-        if st.st_size > limit:
-            raise UnsafeFile(f"{path} is {st.st_size} bytes, over the {limit}-byte limit")
-        chunks = []
-        size = 0
-        while chunk := os.read(fd, 1 << 16):
-            size += len(chunk)
-            if size > limit:
-                raise UnsafeFile(f"{path} is over the {limit}-byte limit")
-            chunks.append(chunk)
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
+    return read_regular(str(path), limit, follow=follow)
 
 
 def _checked_directory(directory: Path) -> None:

@@ -24,6 +24,7 @@ from ._adapter import (
 from ._answer import context_text, excerpt, render_answer
 from ._decide import Decision, HookRequest, Target, decide, resolve
 from ._errors import PolicyError, StreamdError
+from ._files import UnreadableFile
 from ._formats import FORMATS, SESSION_LOG, default_folders, detect, read_transcript
 from ._log import (
     LockedLog,
@@ -54,7 +55,7 @@ from ._record import (
 )
 from ._shape import failure_gist, normalize
 from ._tail import IDEMPOTENCY_WINDOW, Recovery, recover, recover_fd, window_ids
-from ._transcript import Transcript, UnknownFormat, UnreadableTranscript
+from ._transcript import Transcript, UnknownFormat
 from ._verdict import Step, StreamState, Verdict
 from ._version import VERSION
 from ._workspace import load_policy, policy_or_default, policy_path
@@ -104,7 +105,7 @@ __all__ = [
     "Transcript",
     "UnknownFormat",
     "UnknownHost",
-    "UnreadableTranscript",
+    "UnreadableFile",
     "UnsafeLogPath",
     "Verdict",
     "adapt_event",

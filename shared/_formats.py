@@ -9,7 +9,7 @@ import os
 from collections.abc import Callable
 
 from . import _agents, hosts
-from ._transcript import Transcript, UnknownFormat, open_regular
+from ._transcript import Transcript, UnknownFormat, open_transcript
 
 _AGENTS: dict[str, Callable[[str], Transcript]] = {
     "swe-agent": _agents.swe_agent,
@@ -38,7 +38,7 @@ def detect(path: str) -> str:
         return "mini-swe-agent"
     if name.endswith(".traj"):
         return "swe-agent"
-    with open_regular(path) as f:
+    with open_transcript(path) as f:
         head = f.read(4096).lstrip()
     if name.endswith(".jsonl"):
         first = head.split(b"\n", 1)[0]

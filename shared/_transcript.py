@@ -7,12 +7,12 @@ from __future__ import annotations
 import collections
 import json
 import os
-import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from ._errors import StreamdError
+from ._files import open_regular
 
 LINE_LIMIT = 64 * 1024 * 1024
 """Bytes of one line read at most; a longer line is skipped and counted."""
@@ -24,21 +24,10 @@ class UnknownFormat(StreamdError, ValueError):
     """Raised when a file is in none of the transcript formats streamd reads."""
 
 
-class UnreadableTranscript(StreamdError, ValueError):
-    """Raised when a transcript is not a regular file (a FIFO, a device, a link to one):
-    reading it could block or never end."""
-
-
-def open_regular(path: str) -> BinaryIO:
-    """``path`` opened for reading, without blocking, if it is a regular file."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise UnreadableTranscript(f"{path}: not a regular file")
-        return os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
+def open_transcript(path: str) -> BinaryIO:
+    """``path`` opened for reading, without blocking, if it is a regular file; raises
+    ``UnreadableFile`` otherwise."""
+    return os.fdopen(open_regular(path), "rb")
 
 
 @dataclass
@@ -95,7 +84,7 @@ def decode_json(raw: bytes) -> Any:
 def lines(path: str, t: Transcript) -> Iterator[dict[str, Any]]:
     """Each JSON object line of ``path``; others (torn, not JSON, over ``LINE_LIMIT``,
     nested too deeply) are skipped and counted."""
-    with open_regular(path) as f:
+    with open_transcript(path) as f:
         while raw := f.readline(LINE_LIMIT + 1):
             if len(raw) > LINE_LIMIT and not raw.endswith(b"\n"):
                 while (rest := f.readline(1 << 20)) and not rest.endswith(b"\n"):
@@ -117,7 +106,7 @@ def lines(path: str, t: Transcript) -> Iterator[dict[str, Any]]:
 
 def load_json(path: str, t: Transcript) -> Any:
     """The whole file's JSON value; None (counted) when it is not JSON, or too large."""
-    with open_regular(path) as f:
+    with open_transcript(path) as f:
         if os.fstat(f.fileno()).st_size > FILE_LIMIT:
             t.skipped[f"file over {FILE_LIMIT >> 20} MB"] += 1
             return None

@@ -9,9 +9,9 @@ an error like any other."""
 from __future__ import annotations
 
 import os
-import stat
 
 from ._errors import PolicyError
+from ._files import UnreadableFile, read_regular
 from ._policy import DEFAULT_POLICY, POLICY_FILENAME, Policy, parse_policy
 
 POLICY_LIMIT = 64 * 1024
@@ -28,27 +28,10 @@ def _read(path: str) -> bytes | None:
         real = os.path.realpath(path)
         if os.path.commonpath([workspace, real]) != workspace:
             raise PolicyError(f"{path}: a link out of the workspace (to {real}); not read")
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        fd = os.open(path, flags)
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise PolicyError(f"{path}: cannot be read ({exc.strerror})") from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise PolicyError(f"{path}: not a regular file; not read")
-        if st.st_size > POLICY_LIMIT:
-            raise PolicyError(f"{path}: {st.st_size} bytes, over the {POLICY_LIMIT}-byte limit")
-        raw = os.read(fd, POLICY_LIMIT + 1)
-    except OSError as exc:
-        raise PolicyError(f"{path}: cannot be read ({exc.strerror})") from None
-    finally:
-        os.close(fd)
-    if len(raw) > POLICY_LIMIT:
-        raise PolicyError(f"{path}: over the {POLICY_LIMIT}-byte limit")
-    return raw
+        return read_regular(path, POLICY_LIMIT)
+    except UnreadableFile as exc:
+        raise PolicyError(str(exc)) from None
 
 
 def load_policy(path: str) -> Policy:

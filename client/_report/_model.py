@@ -20,7 +20,7 @@ from streamd.shared import (
     Policy,
     Transcript,
     UnknownFormat,
-    UnreadableTranscript,
+    UnreadableFile,
     Verdict,
     adapt_event,
     call_digest,
@@ -240,7 +240,7 @@ def sessions(
         except UnknownFormat:
             report.skipped["file in no transcript format"] += 1
             continue
-        except UnreadableTranscript:
+        except UnreadableFile:
             report.skipped["file that is not a regular file"] += 1
             continue
         except OSError as exc:
