@@ -37,8 +37,9 @@ from streamd.shared import _wire  # noqa: E402  (after the bare packages are in 
 ANSWER_TIMEOUT = 1.0
 """Seconds the daemon has to answer, counted from when the whole event was sent."""
 HARD_DEADLINE = 4.0
-"""Seconds after which the shim exits whatever happens, for an ordinary event; a large
-one gets a second more per 10 MB, up to ``HARD_DEADLINE_MAX``, to land in the log."""
+"""Seconds after which the shim exits whatever happens, counted from its start (reading
+stdin included); a large event, once read whole, gets a second more per 10 MB, up to
+``HARD_DEADLINE_MAX``, to land in the log."""
 HARD_DEADLINE_MAX = 9.0
 MAX_FRAME = _transport.MAX_FRAME
 
@@ -159,7 +160,7 @@ def main() -> None:
     import posix
 
     try:
-        _arm_deadline(HARD_DEADLINE_MAX)
+        _arm_deadline(HARD_DEADLINE)  # before stdin is read: a host may hold it open
         output = run(sys.argv[1:])
         emit(output)
     except BaseException:

@@ -90,6 +90,8 @@ class StatusReply(msgspec.Struct, tag=_wire.STATUS_REPLY, array_like=True, froze
     """The most bytes incoming frames held at once (bounded by ``serve --read-budget``)."""
     steps_answered: int = 0
     """Steps the daemon decided, recorded and answered itself (not left to a fallback)."""
+    steps_abandoned: int = 0
+    """Steps not applied because their client had hung up (it decided them itself)."""
 
 
 class Pong(msgspec.Struct, tag=_wire.PONG, array_like=True, frozen=True):

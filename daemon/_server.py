@@ -342,6 +342,7 @@ class Daemon:
             latency_ms=_percentiles(self.latencies),
             read_peak_bytes=self.read_budget.peak,
             steps_answered=self.answered,
+            steps_abandoned=self.abandoned,
             sessions=sorted(sessions, key=lambda i: -i.last_seen),
         )
 

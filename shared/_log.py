@@ -106,9 +106,12 @@ _LOG_FLAGS = os.O_RDWR | os.O_APPEND | os.O_CREAT | _CLOEXEC | _NOFOLLOW
 
 def _private_dir(parent: int, name: str, shown: str) -> int:
     """``name`` under the directory ``parent``, created 0700 if missing, opened without
-    following a link, and refused unless it is ours and no one else can write it."""
+    following a link, and refused unless it is ours and no one else can write it. A
+    directory it makes is fsynced into its parent, so a crash cannot lose it (and the
+    log in it) after a step in it was answered."""
     with contextlib.suppress(FileExistsError):
         os.mkdir(name, 0o700, dir_fd=parent)
+        os.fsync(parent)
     try:
         fd = os.open(name, os.O_RDONLY | _DIRECTORY | _NOFOLLOW | _CLOEXEC, dir_fd=parent)
     except OSError as exc:
@@ -151,7 +154,12 @@ def open_log(path: str) -> int:
             parent = child
             base = os.path.join(base, part)
         try:
-            return os.open(name, _LOG_FLAGS, 0o600, dir_fd=parent)
+            try:
+                fd = os.open(name, _LOG_FLAGS | os.O_EXCL, 0o600, dir_fd=parent)
+            except FileExistsError:
+                return os.open(name, _LOG_FLAGS, 0o600, dir_fd=parent)
+            os.fsync(parent)  # the new log's name, durable before its first record is
+            return fd
         except OSError as exc:
             if exc.errno == errno.ELOOP:
                 raise UnsafeLogPath(f"{path} is a symbolic link; remove it") from None

@@ -106,6 +106,7 @@ class TestRulesThroughTheHook:
         served, alone = tmp_path / "served", tmp_path / "alone"
         by_daemon = play(scenario, served, daemon.socket_path)
         by_fallback = play(scenario, alone, sockdir / "absent.sock")
+        assert daemon.status().steps_answered == len(scenario)  # the daemon's own answers
         assert by_daemon == by_fallback
         assert [state(o) for o in by_daemon] == expected
         first = next(o for o in by_daemon if o)
@@ -121,6 +122,7 @@ class TestRulesThroughTheHook:
     ) -> None:
         scenario, expected, _ = SCENARIOS[rule]
         head = play(scenario[:2], tmp_path, daemon.socket_path)
+        assert daemon.status().steps_answered == 2
         daemon.kill()
         tail = play(scenario, tmp_path, daemon.socket_path, start=2)
         assert [state(o) for o in head + tail] == expected

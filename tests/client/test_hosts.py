@@ -180,6 +180,7 @@ class TestHostLoops:
                 str(b).encode(), b""
             )
         assert context_of(host, without.stdout)[1] is not None
+        assert daemon.status().steps_answered == 4  # one side was the daemon's own
 
     def test_session_end_prints_nothing_and_drops_the_session(
         self, host: str, daemon: DaemonProcess, tmp_path: Path

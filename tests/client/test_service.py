@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from streamd.client import _service
+from streamd.client import DaemonClient, _service
 
 from ..harness import read_event, records, run_shim, state_of
 
@@ -122,15 +122,16 @@ class TestSocketActivation:
         manager.proc.kill()  # type: ignore[union-attr]
         manager.proc.wait()  # type: ignore[union-attr]
         # Down: the socket still accepts (the manager holds it), nobody answers.
-        started = time.monotonic()
         gap = run_shim(read_event(tmp_path, 2), manager.socket_path)
-        assert state_of(gap.stdout) == "REPEATING" and time.monotonic() - started < 4
+        assert state_of(gap.stdout) == "REPEATING"  # the fallback decided it
         manager.start()  # it accepts the connection the gap left queued, and must not redo it
         manager.wait_for("READY=1")
         outs = [
             state_of(run_shim(read_event(tmp_path, n), manager.socket_path).stdout) for n in (3, 4)
         ]
         assert outs == ["REPEATING", "STALLED"]
+        reply = DaemonClient(str(manager.socket_path)).status()
+        assert reply.steps_answered == 2  # the restarted daemon answered these itself
         assert [r.tool_use_id for r in records(tmp_path)] == [
             f"toolu_sess-1_{n:04d}" for n in range(5)
         ]

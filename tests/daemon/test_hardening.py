@@ -478,3 +478,28 @@ class TestNesting:
         assert len(records(served)) == len(records(alone)) == recorded
         if not recorded:
             assert daemon.status().errors == 1 and "not recorded" in daemon.log()
+
+
+class TestStallGuard:
+    def test_a_request_whose_client_hung_up_is_not_applied_late(
+        self, daemon: DaemonProcess, tmp_path: Path
+    ) -> None:
+        """The daemon, stopped, receives a step; its client gives up and hangs up (a
+        shim then decides the call itself). Resumed, the daemon must not apply it: that
+        would record the call twice, or out of its order."""
+        assert daemon.proc is not None
+        raw = json.dumps(read_event(tmp_path, 0)).encode()
+        os.kill(daemon.proc.pid, signal.SIGSTOP)
+        try:
+            conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            conn.connect(str(daemon.socket_path))  # the kernel queues it while stopped
+            conn.sendall(proto.frame(proto.StepRequest(raw, str(tmp_path).encode())))
+            conn.close()
+        finally:
+            os.kill(daemon.proc.pid, signal.SIGCONT)
+        for _ in range(3000):  # until the daemon has dealt with the request, either way
+            reply = daemon.status()
+            if reply.steps_abandoned or records(tmp_path):
+                break
+            threading.Event().wait(0.01)
+        assert reply.steps_abandoned == 1 and records(tmp_path) == []
