@@ -127,12 +127,13 @@ def restart(args: argparse.Namespace, root: Path) -> dict[str, object]:
     write_logs(workspace, args.logs, args.steps)
     written = time.perf_counter() - started
     dropped = False
-    try:
-        with open("/proc/sys/vm/drop_caches", "w") as f:
-            f.write("3\n")
-        dropped = True
-    except OSError:
-        pass
+    if args.drop_caches:  # the whole machine's, so only when asked (never from the tests)
+        try:
+            with open("/proc/sys/vm/drop_caches", "w") as f:
+                f.write("3\n")
+            dropped = True
+        except OSError:
+            pass
     proc, ready = start_timed(socket_path)
     try:
         client = Client(socket_path)
@@ -178,6 +179,9 @@ def main() -> int:
     rst.add_argument("--logs", type=int, default=10_000)
     rst.add_argument("--steps", type=int, default=10_000)
     rst.add_argument("--probe", type=int, default=200)
+    rst.add_argument(
+        "--drop-caches", action="store_true", help="drop the page cache first (root; machine-wide)"
+    )
     for p in (mem, rst):
         p.add_argument("--json", action="store_true")
     args = parser.parse_args()

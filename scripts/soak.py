@@ -10,11 +10,13 @@ when the daemon does not answer within a second. Shim
 clients run the real hook as a subprocess. Crash mode SIGKILLs the daemon at random
 moments and restarts it, once leaving it down for ``--down`` seconds.
 
-Reported: acknowledged steps/s, latency p50/p99, the daemon's peak RSS, and beside them
-this disk's raw fsync rate from the same number of concurrent writers. Then verified:
-every log holds exactly the acknowledged steps in order, no line the reader rejects
-(but a torn tail), every answer equals a clean run's, and each session's last verdict
-equals a full offline replay of its log. Exits 1 if any check fails.
+Reported: the steps the daemon fsynced and answered itself per second (its own count,
+apart from those the clients decided from the log), latency p50/p99, the daemon's peak
+RSS, and beside them this disk's raw fsync rate from the same number of concurrent
+writers. Then verified: every log holds exactly the answered steps in order, no line
+the reader rejects (but a torn tail), every answer equals a clean run's, and each
+session's last verdict equals a full offline replay of its log. Exits 1 if any check
+fails.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from pathlib import Path
 
 from _report import print_report
 
-from streamd.client import shim_path, start_daemon
+from streamd.client import DaemonClient, DaemonError, DaemonUnavailable, shim_path, start_daemon
 from streamd.client._shim import ANSWER_TIMEOUT, printed
 from streamd.client._transport import Connection, NoAnswer
 from streamd.shared import (
@@ -110,6 +112,13 @@ class Daemon:
             self.sample_rss()
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait()
+
+    def answered(self) -> int | None:
+        """Steps this daemon process fsynced and answered itself; None if it is down."""
+        try:
+            return DaemonClient(self.socket_path, timeout=10).status().steps_answered
+        except (DaemonUnavailable, DaemonError):
+            return None
 
     def stop(self) -> None:
         self.sample_rss()
@@ -321,16 +330,24 @@ def main() -> int:
         elapsed = time.monotonic() - started
         sampler_stop.set()
         sampler.join()
+        by_daemon = daemon.answered()
         daemon.stop()
 
         direct_logs = [log for log in logs if not log.via_shim]
         direct_lat = sorted(t for log in direct_logs for t in log.latencies)
         shim_lat = sorted(t for log in logs if log.via_shim for t in log.latencies)
-        acked = sum(len(log.answers) for log in logs)
+        answers = sum(len(log.answers) for log in logs)
+        direct_fallbacks = sum(log.fallbacks for log in logs)
+        # Throughput counts only what the daemon fsynced and answered itself, as its own
+        # status says; the rest the clients decided from the log. A crash run restarts
+        # the daemon, whose count starts again: there only the last run's is known.
         report.update(
             seconds=round(elapsed, 2),
-            acknowledged_steps=acked,
-            steps_per_s=round(acked / elapsed),
+            answers=answers,
+            daemon_answered=by_daemon,
+            fallback_decided=None if kills else answers - (by_daemon or 0),
+            direct_fallbacks=direct_fallbacks,
+            daemon_steps_per_s=None if kills or by_daemon is None else round(by_daemon / elapsed),
             direct_p50_ms=round(statistics.median(direct_lat) * 1e3, 3) if direct_lat else None,
             direct_p99_ms=round(direct_lat[int(len(direct_lat) * 0.99)] * 1e3, 3)
             if direct_lat
@@ -338,7 +355,6 @@ def main() -> int:
             shim_p50_ms=round(statistics.median(shim_lat) * 1e3, 3) if shim_lat else None,
             shim_p99_ms=round(shim_lat[int(len(shim_lat) * 0.99)] * 1e3, 3) if shim_lat else None,
             daemon_peak_rss_mb=round(daemon.peak_rss_kb / 1024, 1),
-            fallback_answers=sum(log.fallbacks for log in logs),
             kills=len(kills),
         )
         problems = verify(logs, workspace)

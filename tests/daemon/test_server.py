@@ -112,8 +112,9 @@ class TestCrashAndRecovery:
         try:
             for n in range(3):
                 run_shim(read_event(tmp_path, n), daemon.socket_path)
-            assert len(daemon.status().sessions) == 1
-            deadline = time.monotonic() + 5
+            assert daemon.status().steps_answered == 3
+            # Evicted within 0.2 s of idleness; given 30 s, for a loaded machine.
+            deadline = time.monotonic() + 30
             while daemon.status().sessions and time.monotonic() < deadline:
                 time.sleep(0.05)
             assert daemon.status().sessions == []
