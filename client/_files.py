@@ -12,7 +12,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-from streamd.shared import StreamdError
+from streamd.shared import StreamdError, _wire
 from streamd.shared._files import read_regular
 
 READ_LIMIT = 16 * 1024 * 1024
@@ -74,11 +74,9 @@ def read(path: Path, *, follow: bool, limit: int = READ_LIMIT) -> bytes | None:
 
 def _checked_directory(directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    st = directory.lstat()
-    if stat.S_ISLNK(st.st_mode):
-        st = directory.stat()
-    if st.st_uid not in (0, os.geteuid()) or (st.st_mode & 0o002 and not st.st_mode & 0o1000):
-        raise UnsafeFile(f"{directory} belongs to uid {st.st_uid} or anyone can write it")
+    foreign = _wire.foreign_dir(str(directory / "file"))
+    if foreign is not None:
+        raise UnsafeFile(f"{foreign}; streamd writes no file there")
 
 
 def write(path: Path, data: bytes, *, mode: int | None = None) -> None:

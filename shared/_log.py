@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 from ._errors import StreamdError
 from ._record import Record, parse_line
+from ._wire import is_private_dir
 
 _CHUNK = 8192
 
@@ -121,7 +122,7 @@ def _private_dir(parent: int, name: str, shown: str) -> int:
             ) from None
         raise
     st = os.fstat(fd)
-    if st.st_uid != os.geteuid() or st.st_mode & 0o022:
+    if not is_private_dir(st):
         os.close(fd)
         raise UnsafeLogPath(
             f"{shown} is owned by uid {st.st_uid} with mode {st.st_mode & 0o777:o}; session "
