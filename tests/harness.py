@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -148,3 +149,15 @@ def state_of(stdout: bytes) -> str | None:
         if f" {state}:" in context:
             return state
     raise AssertionError(context)
+
+
+def wait_until_it_answers(sock: Path, proc: subprocess.Popen[bytes]) -> None:
+    """Until the daemon answers a ping (the socket file exists a moment before it listens)."""
+    for _ in range(3000):
+        try:
+            DaemonClient(str(sock), timeout=1.0).ping()
+            return
+        except DaemonUnavailable:
+            assert proc.poll() is None, "the daemon exited while starting"
+            time.sleep(0.01)
+    raise AssertionError("the daemon did not answer within 30 s")

@@ -6,15 +6,19 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from streamd.client import DaemonClient, DaemonUnavailable
-
-from ..harness import read_event, records, run_shim, session_log, short_tempdir
+from ..harness import (
+    read_event,
+    records,
+    run_shim,
+    session_log,
+    short_tempdir,
+    wait_until_it_answers,
+)
 
 pytestmark = pytest.mark.process
 
@@ -32,13 +36,7 @@ def traced(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         try:
-            for _ in range(3000):
-                try:
-                    DaemonClient(str(sock), timeout=1.0).ping()
-                    break
-                except DaemonUnavailable:
-                    assert proc.poll() is None, "the traced daemon exited"
-                    time.sleep(0.01)
+            wait_until_it_answers(sock, proc)
             yield sock, trace
         finally:
             proc.kill()

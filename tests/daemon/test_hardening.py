@@ -15,12 +15,20 @@ from pathlib import Path
 
 import pytest
 
-from streamd.client import DaemonClient, DaemonUnavailable
+from streamd.client import DaemonClient
 from streamd.client import protocol as proto
 from streamd.client._transport import Connection, NoAnswer
 from streamd.shared import HookRequest, handle_offline
 
-from ..harness import DaemonProcess, read_event, records, run_shim, short_tempdir, state_of
+from ..harness import (
+    DaemonProcess,
+    read_event,
+    records,
+    run_shim,
+    short_tempdir,
+    state_of,
+    wait_until_it_answers,
+)
 
 pytestmark = pytest.mark.process
 
@@ -280,18 +288,6 @@ class TestResources:
             daemon.terminate()
         assert not errors and len(records(tmp_path)) == 6
         assert 3 * 1024 * 1024 < status.read_peak_bytes <= 4 * 1024 * 1024
-
-
-def wait_until_it_answers(sock: Path, proc: subprocess.Popen[bytes]) -> None:
-    """Until the daemon answers a ping (the socket file exists a moment before it listens)."""
-    for _ in range(3000):
-        try:
-            DaemonClient(str(sock), timeout=1.0).ping()
-            return
-        except DaemonUnavailable:
-            assert proc.poll() is None, "the daemon exited while starting"
-            threading.Event().wait(0.01)
-    raise AssertionError("the daemon did not answer within 30 s")
 
 
 LIMITED = """
