@@ -79,6 +79,14 @@ def _checked_directory(directory: Path) -> None:
         raise UnsafeFile(f"{foreign}; streamd writes no file there")
 
 
+def _write_all(fd: int, data: bytes) -> None:
+    """All of ``data``, then fsync: a short write is carried on, not lost."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+    os.fsync(fd)
+
+
 def write(path: Path, data: bytes, *, mode: int | None = None) -> None:
     """Replace ``path`` (not a link: ``target`` has resolved those) with ``data``, whole
     or not at all. The file keeps its mode; a new one gets ``mode``, else 0600. A
@@ -97,10 +105,7 @@ def write(path: Path, data: bytes, *, mode: int | None = None) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".streamd-tmp", dir=path.parent)
     try:
         os.fchmod(fd, 0o600 if mode is None else mode)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.fsync(fd)
+        _write_all(fd, data)
         os.close(fd)
         fd = -1
         os.replace(tmp, path)
@@ -122,10 +127,7 @@ def create(path: Path, data: bytes, *, mode: int = 0o600) -> bool:
         return False
     try:
         os.fchmod(fd, mode)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.fsync(fd)
+        _write_all(fd, data)
     finally:
         os.close(fd)
     return True

@@ -41,7 +41,6 @@ HARD_DEADLINE = 4.0
 stdin included); a large event, once read whole, gets a second more per 10 MB, up to
 ``HARD_DEADLINE_MAX``, to land in the log."""
 HARD_DEADLINE_MAX = 9.0
-MAX_FRAME = _transport.MAX_FRAME
 
 
 def _options(argv: list[str]) -> dict[str, str]:
@@ -141,7 +140,7 @@ def run(argv: list[str]) -> bytes:
     bound = hard_deadline(len(event))
     _arm_deadline(max(0.001, started + bound - time.monotonic()))
     deadline = started + bound - 0.5
-    if len(event) + 1024 <= MAX_FRAME:
+    if len(event) + 1024 <= _wire.MAX_FRAME:
         payload = _wire.encode_step(event, cwd, workspace, run_id, host, key)
         path = _wire.socket_path(options.get("socket"))
         # Sending may take half of what is left after the answer's second: the rest is

@@ -9,9 +9,6 @@ it on every tool call.
 
 from streamd.shared import _wire
 
-MAX_FRAME = _wire.MAX_FRAME
-HEADER_SIZE = _wire.HEADER_SIZE
-
 
 class NoAnswer(Exception):
     """Raised when no daemon of this user answers: nothing listens, the peer is another
@@ -61,7 +58,7 @@ def _recv_exactly(sock, size: int, deadline: float) -> bytes:  # type: ignore[no
 def read_frame(sock, deadline: float) -> bytes:  # type: ignore[no-untyped-def]
     """The next frame's payload, by ``deadline`` (a ``time.monotonic()`` value)."""
     try:
-        size = _wire.frame_length(_recv_exactly(sock, HEADER_SIZE, deadline))
+        size = _wire.frame_length(_recv_exactly(sock, _wire.HEADER_SIZE, deadline))
         return _recv_exactly(sock, size, deadline)
     except _wire.FrameTooLarge as exc:
         raise NoAnswer(f"the reply's {exc}") from None

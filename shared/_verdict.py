@@ -49,20 +49,6 @@ class Step:
             return None
         return (tool, self.args_digest, self.result_digest)
 
-    def shape_key(self, policy: Policy) -> StepKey | None:
-        """The same call with a result of the same shape (noise aside)."""
-        tool = self._tool(policy)
-        if tool is None or self.result_digest is None:
-            return None
-        return (tool, self.args_digest, self.shape_digest or self.result_digest)
-
-    def failure_key(self, policy: Policy) -> FailureKey | None:
-        """The same tool failing the same way, whatever its arguments."""
-        tool = self._tool(policy)
-        if tool is None or self.failure_digest is None:
-            return None
-        return (tool, self.failure_digest)
-
 
 @dataclass(frozen=True, slots=True)
 class Verdict:

@@ -131,9 +131,10 @@ def is_private_dir(st, *, exact: bool = False) -> bool:  # type: ignore[no-untyp
 
 
 def foreign_dir(path: str) -> str | None:
-    """Why the socket cannot go at ``path``: a reason when the nearest existing folder
-    on its way belongs to another user (root's is fine) or is writable by others without
-    the sticky bit (as ``/tmp`` has). Another user could listen in our place there."""
+    """Why nothing of ours can go at the absolute ``path``: a reason when the nearest
+    existing folder on its way belongs to another user (root's is fine) or is writable
+    by others without the sticky bit (as ``/tmp`` has). Another user could listen in our
+    place, or swap our file, there."""
     import posix
 
     directory = path

@@ -28,7 +28,7 @@ FailureReader = Callable[[object], str | None]
 Visible = Callable[[object], object]
 
 
-# Plain dataclasses, no slots: the hook's fallback builds these on every call it decides.
+# Plain dataclasses, no slots: every hook call that the fallback decides imports them.
 @dataclass(frozen=True)
 class Installer:
     """Where and how a host's hook config is written."""

@@ -4,7 +4,6 @@ rollouts in ``~/.codex/sessions/YYYY/MM/DD/rollout-*.jsonl``."""
 
 from __future__ import annotations
 
-import json
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -58,15 +57,11 @@ def _event(t: Transcript, call: dict[str, Any], output: object, cwd: object) -> 
     arguments = json_or_as_is(call.get("arguments", call.get("input", call.get("action"))))
     text = output
     code = None
-    if isinstance(output, str) and output[:1] == "{":
-        try:
-            parsed = json.loads(output)
-        except (ValueError, RecursionError):
-            parsed = None
-        if isinstance(parsed, dict):
-            text = parsed.get("output", output)
-            meta = parsed.get("metadata")
-            code = meta.get("exit_code") if isinstance(meta, dict) else None
+    parsed = json_or_as_is(output)
+    if isinstance(parsed, dict):
+        text = parsed.get("output", output)
+        meta = parsed.get("metadata")
+        code = meta.get("exit_code") if isinstance(meta, dict) else None
     if code is None and isinstance(text, str):
         found = _EXIT.search(text[:200])
         code = int(found.group(1)) if found else None

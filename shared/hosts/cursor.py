@@ -4,11 +4,10 @@ string in ``tool_output`` (``{"output": .., "exitCode": N}``), the answer a flat
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 
 from .._adapter import failure_of
-from ._base import Host, Installer
+from ._base import Host, Installer, json_or_as_is
 
 
 def adapt(event: Mapping[str, object]) -> dict[str, object]:
@@ -25,12 +24,7 @@ def adapt(event: Mapping[str, object]) -> dict[str, object]:
 
 
 def _parsed(result: object, marker: str) -> object:
-    if isinstance(result, str) and result[:1] == "{" and marker in result:
-        try:
-            return json.loads(result)
-        except (ValueError, RecursionError):
-            return result
-    return result
+    return json_or_as_is(result) if isinstance(result, str) and marker in result else result
 
 
 def failure(result: object) -> str | None:

@@ -238,15 +238,34 @@ def _trailing(keys: Sequence[object]) -> int:
     return run
 
 
+def _tool(step: Step, policy: Policy) -> str | None:
+    """The folded tool when the step can extend a run (a result, a tool not exempt)."""
+    if step.result_digest is None or step.tool_name.casefold() in policy.ignored:
+        return None
+    return step.tool_name.casefold()
+
+
+def _shape_key(step: Step, policy: Policy) -> object:
+    tool = _tool(step, policy)
+    return (
+        None if tool is None else (tool, step.args_digest, step.shape_digest or step.result_digest)
+    )
+
+
+def _failure_key(step: Step, policy: Policy) -> object:
+    tool = _tool(step, policy)
+    return None if tool is None or step.failure_digest is None else (tool, step.failure_digest)
+
+
 def _failure_chain(stream: list[Step], policy: Policy) -> int:
     last = stream[-1]
-    fkey = last.failure_key(policy)
+    fkey = _failure_key(last, policy)
     tool = last.tool_name.casefold()
     count, others, j = 1, 0, len(stream) - 2
     while j >= 0:
         step = stream[j]
         if step.tool_name.casefold() == tool:
-            if step.failure_key(policy) != fkey:
+            if _failure_key(step, policy) != fkey:
                 break
             count, others = count + 1, 0
         else:
@@ -263,11 +282,11 @@ def reference(stream: list[Step], policy: Policy) -> Verdict:
     for step in stream:
         exact_verdict = exact.push(step)
     candidates: list[Verdict] = []
-    shapes = [s.shape_key(policy) for s in stream]
+    shapes = [_shape_key(s, policy) for s in stream]
     noisy = _trailing(shapes)
     state = _state(noisy, *_counts(policy, "noisy"))
     candidates.append(Verdict(state, noisy, None, "", "noisy"))
-    if last.failure_key(policy) is not None:
+    if _failure_key(last, policy) is not None:
         chain = _failure_chain(stream, policy)
         state = _state(chain, *_counts(policy, "failure"))
         candidates.append(Verdict(state, chain, None, "", "failure"))
