@@ -198,8 +198,7 @@ def _hook(args: argparse.Namespace) -> int:
     if args.action == "install":
         _install_one(args, args.host)
         return 0
-    path = _install.settings_path(args.host, args.scope, Path.cwd())
-    project = Path.cwd() if args.scope == "project" else None
+    path, project = _config(args.host, args.scope)
     try:
         changed = _install.uninstall(path, args.host, project=project)
     except OSError as exc:
@@ -217,12 +216,19 @@ def _host_folder(name: str, scope: str) -> Path:
     return (base / relative).parent
 
 
+def _config(name: str, scope: str) -> tuple[Path, Path | None]:
+    """The host's config file for ``scope``, and the project it lies in (None: home)."""
+    from . import _install
+
+    project = Path.cwd() if scope == "project" else None
+    return _install.settings_path(name, scope, project), project
+
+
 def _install_one(args: argparse.Namespace, name: str) -> None:
     from . import _install
 
     command = _install.hook_command(_socket(args), host=name)
-    path = _install.settings_path(name, args.scope, Path.cwd())
-    project = Path.cwd() if args.scope == "project" else None
+    path, project = _config(name, args.scope)
     try:
         changed = _install.install(path, command, name, project=project)
     except OSError as exc:
@@ -241,11 +247,12 @@ def _hook_status(args: argparse.Namespace) -> int:
     import time
 
     from . import _install
-    from ._api import DaemonError, DaemonUnavailable
+    from ._api import DaemonClient, DaemonError, DaemonUnavailable
 
+    socket = _socket(args)
     heard: dict[str, float] = {}
     try:
-        for session in _client(args, timeout=2.0).status().sessions:
+        for session in DaemonClient(socket, timeout=2.0).status().sessions:
             heard[session.host] = max(heard.get(session.host, 0.0), session.last_seen)
     except (DaemonUnavailable, DaemonError):
         print("(no daemon answers: last heard is unknown)")
@@ -264,7 +271,10 @@ def _hook_status(args: argparse.Namespace) -> int:
                 print(f"  {scope:<7}  not installed ({path})")
                 continue
             complete = len(commands) >= len(h.events)
-            argv = shlex.split(commands[0]) if commands[0] else []
+            try:
+                argv = shlex.split(commands[0])
+            except ValueError:  # unbalanced quotes: a config streamd did not write
+                argv = commands[0].split()
             launcher = [a for a in argv[1:] if a.endswith("hook.py")]
             missing = [p for p in argv[:1] + launcher[:1] if not os.path.exists(p)]
             state = "installed" if complete else "partly installed"
@@ -272,7 +282,7 @@ def _hook_status(args: argparse.Namespace) -> int:
             print(f"           runs {commands[0]}")
             if missing:
                 print(f"           BROKEN: {', '.join(missing)} no longer exists; reinstall")
-            elif commands[0] != _install.hook_command(_socket(args), host=name):
+            elif commands[0] != _install.hook_command(socket, host=name):
                 print(
                     "           OUTDATED: written by another streamd (an earlier version or "
                     "another install); `streamd hook install` replaces it"

@@ -430,7 +430,7 @@ class TestPlantedByARepository:
         assert "Codex CLI: not installed" in done.stdout and "installed for 1 of 2" in done.stdout
         assert (home / ".claude" / "settings.json").exists()
 
-    @pytest.mark.parametrize("kind", ["fifo", "deep", "device"])
+    @pytest.mark.parametrize("kind", ["fifo", "deep", "device", "quotes"])
     def test_status_survives_a_hostile_project_config(self, kind: str, tmp_path: Path) -> None:
         home, project = self.repo(tmp_path)
         config = project / ".claude" / "settings.json"
@@ -439,6 +439,10 @@ class TestPlantedByARepository:
             os.mkfifo(config)
         elif kind == "deep":
             config.write_text('{"hooks": ' + "[" * 100_000 + "]" * 100_000 + "}")
+        elif kind == "quotes":  # ours by its launcher, but no shell could split it
+            command = "python3 /opt/streamd/client/hook.py --socket 'unterminated"
+            hook = {"type": "command", "command": command}
+            config.write_text(json.dumps({"hooks": {"PostToolUse": [{"hooks": [hook]}]}}))
         else:
             config.symlink_to("/dev/zero")
         done = streamd_hook("status", home=home, cwd=project)
