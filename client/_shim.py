@@ -69,6 +69,14 @@ def _fsencode(path: str) -> bytes:
     return path.encode("utf-8", "surrogateescape")
 
 
+def project_dir(host: str) -> bytes | None:
+    """The host's project folder from its hook environment, when it names one (and
+    absolutely: a relative one would follow the agent's ``cd``)."""
+    name = _wire.PROJECT_ENV.get(host)
+    value = _environ(name) if name else None
+    return value if value and value.startswith(b"/") else None
+
+
 def hard_deadline(event_size: int) -> float:
     return min(HARD_DEADLINE_MAX, HARD_DEADLINE + event_size / 10_000_000)
 
@@ -127,7 +135,10 @@ def run(argv: list[str]) -> bytes:
         cwd = posix.getcwdb()
     except OSError:  # started in a deleted folder: the event's own cwd still says where
         cwd = b"/"
+    host = options.get("host") or "claude"
     workspace = _fsencode(options["workspace"]) if options.get("workspace") else None
+    if workspace is None:
+        workspace = project_dir(host)
     raw_run_id = _environ(b"CID_RUN_ID")
     run_id = None
     if raw_run_id is not None:
@@ -135,7 +146,6 @@ def run(argv: list[str]) -> bytes:
             run_id = raw_run_id.decode("utf-8")
         except UnicodeDecodeError:
             run_id = None
-    host = options.get("host") or "claude"
     key = posix.urandom(9).hex()
     bound = hard_deadline(len(event))
     _arm_deadline(max(0.001, started + bound - time.monotonic()))

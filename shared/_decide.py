@@ -20,6 +20,7 @@ from ._answer import render_answer
 from ._errors import StreamdError
 from ._record import encode_record, log_path
 from ._verdict import Verdict
+from ._workspace import project_root
 from .rules import Detector
 
 
@@ -28,6 +29,8 @@ class HookRequest:
     event: bytes
     cwd: str
     workspace: str | None = None
+    """``--workspace``, else the host's project folder; None: the project root of the
+    event's ``cwd`` (``_workspace.project_root``)."""
     run_id: str | None = None
     host: str = hosts.DEFAULT_HOST
     key: str | None = None
@@ -110,9 +113,10 @@ def resolve(request: HookRequest) -> Target | None:
     session = safe_session_name(event.session_id)
     if session is None:
         return None
-    workspace = os.path.abspath(
-        os.path.join(request.cwd, request.workspace or event.cwd or request.cwd)
-    )
+    if request.workspace:
+        workspace = os.path.abspath(os.path.join(request.cwd, request.workspace))
+    else:
+        workspace = project_root(os.path.abspath(os.path.join(request.cwd, event.cwd or "")))
     if event.tool_use_id is None and request.key:
         event = replace(event, tool_use_id=f"streamd-{request.key}")
     name = raw.get("hook_event_name")

@@ -110,9 +110,11 @@ def _private_dir(parent: int, name: str, shown: str) -> int:
     following a link, and refused unless it is ours and no one else can write it. A
     directory it makes is fsynced into its parent, so a crash cannot lose it (and the
     log in it) after a step in it was answered."""
+    made = False
     with contextlib.suppress(FileExistsError):
         os.mkdir(name, 0o700, dir_fd=parent)
         os.fsync(parent)
+        made = True
     try:
         fd = os.open(name, os.O_RDONLY | _DIRECTORY | _NOFOLLOW | _CLOEXEC, dir_fd=parent)
     except OSError as exc:
@@ -129,7 +131,30 @@ def _private_dir(parent: int, name: str, shown: str) -> int:
             f"logs are written only where uid {os.geteuid()} alone can write (chown or chmod "
             "it, or remove it)"
         )
+    if made and name == "streams":
+        _ignore_all(fd)
     return fd
+
+
+GITIGNORE = b"# written by streamd: session logs hold tool inputs and outputs\n*\n"
+
+
+def _ignore_all(folder: int) -> None:
+    """A ``.gitignore`` holding ``*`` in a logs folder streamd made, as pytest and mypy do
+    for their caches: the logs stay out of the repository (``git status`` included)."""
+    try:
+        fd = os.open(
+            ".gitignore",
+            os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC,
+            0o600,
+            dir_fd=folder,
+        )
+    except OSError:  # someone else's already, or a link: theirs to keep
+        return
+    try:
+        os.write(fd, GITIGNORE)
+    finally:
+        os.close(fd)
 
 
 def open_log(path: str) -> int:

@@ -13,6 +13,15 @@ MAX_FRAME = 64 * 1024 * 1024
 """The largest payload either side sends or accepts (tool results can be megabytes)."""
 HEADER_SIZE = 4
 SOCKET_ENV = "STREAMD_SOCKET"
+PROJECT_ENV = {
+    "claude": b"CLAUDE_PROJECT_DIR",
+    "gemini": b"GEMINI_PROJECT_DIR",
+    "qwen": b"QWEN_PROJECT_DIR",
+    "droid": b"FACTORY_PROJECT_DIR",
+}
+"""Per host, the variable naming the project folder in a hook's environment: the
+session's workspace wherever the agent ``cd``s. Here, not in the host modules, because
+the hook reads it before it loads any of them."""
 
 # Every message is a MessagePack array whose first element is its tag.
 STEP = "step"

@@ -18,6 +18,29 @@ POLICY_LIMIT = 64 * 1024
 """Bytes a ``dos.toml`` may hold: a policy is a few lines."""
 
 
+ROOT_MARKERS = (".dos", "dos.toml", ".git")
+"""What makes a folder a project root: streamd's (and dos-kernel's) own folder, a
+policy, a repository."""
+
+
+def project_root(cwd: str) -> str:
+    """The nearest ancestor of the absolute ``cwd`` (itself included) holding one of
+    ``ROOT_MARKERS``, else ``cwd``: an agent that moves into a subfolder keeps one log.
+    Looked up by ``lstat``, so no link is followed."""
+    folder = cwd
+    while True:
+        for marker in ROOT_MARKERS:
+            try:
+                os.lstat(os.path.join(folder, marker))
+            except OSError:
+                continue
+            return folder
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return cwd
+        folder = parent
+
+
 def policy_path(workspace: str) -> str:
     return os.path.join(workspace, POLICY_FILENAME)
 

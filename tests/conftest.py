@@ -19,6 +19,13 @@ settings.load_profile("ci" if os.environ.get("CI") else os.environ.get("HYPOTHES
 
 import pytest  # noqa: E402
 
+from streamd.shared._wire import PROJECT_ENV  # noqa: E402
+
+# A test suite run from inside an agent inherits the agent's project folder, which the
+# hook would take for every event's workspace.
+for _name in PROJECT_ENV.values():
+    os.environ.pop(_name.decode(), None)
+
 from .harness import DaemonProcess, short_tempdir  # noqa: E402
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -319,3 +320,53 @@ class TestHardBound:
             proc.stdin.close()
             assert self.ends_by_itself(proc) < self.ALLOWED
         mute.close()
+
+
+class TestOneLogPerSession:
+    """However the agent moves between folders, its session has one log."""
+
+    def _moving_session(
+        self, project: Path, sock: Path, env: dict[str, str] | None = None
+    ) -> list[str | None]:
+        folders = [project, project / "src", project / "src" / "pkg"]
+        states = []
+        for n, folder in enumerate(folders):
+            folder.mkdir(parents=True, exist_ok=True)
+            event = read_event(folder, n, tool_input={"command": "pytest"}, tool_name="Bash")
+            done = run_shim(event, sock, cwd=folder, env=env)
+            assert done.returncode == 0
+            states.append(state_of(done.stdout))
+        return states
+
+    @pytest.mark.parametrize("with_daemon", [True, False])
+    def test_a_loop_across_subfolders_is_caught(
+        self, daemon: DaemonProcess, sockdir: Path, tmp_path: Path, with_daemon: bool
+    ) -> None:
+        project = tmp_path / "proj"
+        (project / ".git").mkdir(parents=True)
+        sock = daemon.socket_path if with_daemon else sockdir / "absent.sock"
+        assert self._moving_session(project, sock) == [None, None, "REPEATING"]
+        assert len(records(project)) == 3
+        assert sorted(p.name for p in tmp_path.rglob("*.jsonl")) == ["sess-1.jsonl"]
+
+    def test_the_hosts_project_folder_is_the_workspace(
+        self, daemon: DaemonProcess, tmp_path: Path
+    ) -> None:
+        project = tmp_path / "proj"  # no marker: only the host says where its root is
+        env = {**os.environ, "CLAUDE_PROJECT_DIR": str(project)}
+        assert self._moving_session(project, daemon.socket_path, env) == [None, None, "REPEATING"]
+        assert len(records(project)) == 3
+
+    def test_the_logs_stay_out_of_git(self, daemon: DaemonProcess, tmp_path: Path) -> None:
+        git = shutil.which("git")
+        if git is None:
+            pytest.skip("git is not installed")
+        subprocess.run([git, "init", "-q", str(tmp_path)], check=True)
+        run_shim(read_event(tmp_path / "sub", 0), daemon.socket_path)
+        assert session_log(tmp_path).exists()
+        status = subprocess.run(
+            [git, "-C", str(tmp_path), "status", "--porcelain", "--untracked-files=all"],
+            capture_output=True,
+            check=True,
+        )
+        assert status.stdout == b""
