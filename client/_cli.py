@@ -1,7 +1,8 @@
 """The ``streamd`` operator command. Every failure says what went wrong and what to do,
-on stderr, with a non-zero exit. A light client: building the parser and ``--help``,
-``--version``, ``status`` and ``hook status`` import neither anyio nor the daemon; each
-command imports what it needs when it runs."""
+on stderr. Exit status: 0 done, 1 a check or an operation failed, 2 a usage error.
+A light client: building the parser and ``--help``, ``--version``, ``status`` and
+``hook status`` import neither anyio nor the daemon; each command imports what it needs
+when it runs."""
 
 from __future__ import annotations
 
@@ -129,8 +130,7 @@ def _status(args: argparse.Namespace) -> int:
     except DaemonUnavailable:
         raise _unavailable(
             client,
-            "start one with `streamd serve` (the hook falls back to in-process decisions "
-            "meanwhile)",
+            "start one with `streamd start` (the hook decides each call itself meanwhile)",
         ) from None
     except DaemonError as exc:
         raise CommandError(f"the daemon answered with an error: {exc}") from None
@@ -156,10 +156,55 @@ def _stop(args: argparse.Namespace) -> int:
         try:
             DaemonClient(path, timeout=0.5).ping()
         except DaemonUnavailable:
+            from ._spawn import forget
+
+            forget(path)
             print(f"stopped the daemon (pid {reply.pid}) on {path}")
             return 0
         time.sleep(0.05)
     raise CommandError(f"the daemon (pid {reply.pid}) is still answering after 15 s")
+
+
+def _start(args: argparse.Namespace) -> int:
+    from ._api import DaemonClient, DaemonUnavailable
+    from ._spawn import DaemonDidNotStart, start_detached
+
+    path = _socket(args)
+    try:
+        pong = DaemonClient(path, timeout=2.0).ping()
+    except DaemonUnavailable:
+        pass
+    else:
+        print(f"a daemon (streamd {pong.version}, pid {pong.pid}) already listens on {path}")
+        return 0
+    extra = ["--idle-timeout", str(args.idle_timeout), "--lanes", str(args.lanes)]
+    extra += ["--read-budget", str(args.read_budget), "--log-level", args.log_level]
+    try:
+        started = start_detached(path, *extra)
+    except DaemonDidNotStart as exc:
+        raise CommandError(str(exc)) from None
+    print(f"started the daemon (pid {started.pid}) on {started.socket}")
+    print(f"  log {started.log}")
+    print(f"  pid {started.pid_file}")
+    return 0
+
+
+def _restart(args: argparse.Namespace) -> int:
+    from ._api import DaemonClient, DaemonUnavailable
+
+    try:
+        DaemonClient(_socket(args), timeout=2.0).ping()
+    except DaemonUnavailable:
+        pass
+    else:
+        _stop(args)
+    return _start(args)
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from . import _doctor
+
+    return _doctor.run(_socket(args), sys.stdout)
 
 
 def _hook(args: argparse.Namespace) -> int:
@@ -174,6 +219,8 @@ def _hook(args: argparse.Namespace) -> int:
         if args.action != "install":
             raise CommandError("--host all goes with install; name a host to uninstall")
         homes = [name for name in hosts.NAMES if _host_folder(name, args.scope).is_dir()]
+        if homes:
+            _write_launcher()
         if not homes:
             raise CommandError(
                 "no agent's config folder was found (~/.claude, ~/.codex, ...); name a host"
@@ -193,9 +240,11 @@ def _hook(args: argparse.Namespace) -> int:
         print(f"installed for {done} of {len(homes)} agents{failures}")
         return 1 if failed else 0
     if args.action == "command":
-        print(_install.hook_command(_socket(args), host=args.host))
+        _write_launcher(quiet=True)
+        print(_install.hook_command(_chosen_socket(args), host=args.host))
         return 0
     if args.action == "install":
+        _write_launcher()
         _install_one(args, args.host)
         return 0
     path, project = _config(args.host, args.scope)
@@ -224,10 +273,34 @@ def _config(name: str, scope: str) -> tuple[Path, Path | None]:
     return _install.settings_path(name, scope, project), project
 
 
+def _chosen_socket(args: argparse.Namespace) -> str | None:
+    """The socket the user named (checked like any), which the hook command then carries;
+    None: the hook finds it by the common rule."""
+    return _socket(args) if args.socket else None
+
+
+def _write_launcher(*, quiet: bool = False) -> None:
+    from . import _launcher
+
+    try:
+        if _launcher.write_launcher() and not quiet:
+            print(f"wrote the hook launcher {_launcher.launcher_path()}")
+    except OSError as exc:
+        raise CommandError(f"cannot write the hook launcher: {exc}") from None
+    root = _launcher.package_root()
+    fragile = _launcher.fragile(root)
+    if fragile:
+        warning = (
+            f"warning: the hook runs streamd from {root}, and {fragile}; install streamd "
+            "with `pipx install` or `uv tool install` for a hook that lasts"
+        )
+        print(warning, file=sys.stderr if quiet else sys.stdout)
+
+
 def _install_one(args: argparse.Namespace, name: str) -> None:
     from . import _install
 
-    command = _install.hook_command(_socket(args), host=name)
+    command = _install.hook_command(_chosen_socket(args), host=name)
     path, project = _config(name, args.scope)
     try:
         changed = _install.install(path, command, name, project=project)
@@ -241,22 +314,26 @@ def _install_one(args: argparse.Namespace, name: str) -> None:
 
 
 def _hook_status(args: argparse.Namespace) -> int:
-    """Per host and scope: is the hook installed, does its command still exist, and when
-    did the daemon last hear from that host."""
-    import shlex
+    """Per host and scope: is the hook installed, will its command keep working, does it
+    reach the daemon, and when did the daemon last hear from that host. Exit 1 when a
+    problem was found."""
     import time
 
-    from . import _install
+    from . import _checks, _install
     from ._api import DaemonClient, DaemonError, DaemonUnavailable
+    from ._spawn import recorded_socket
 
     socket = _socket(args)
     heard: dict[str, float] = {}
+    listening: str | None = socket
     try:
         for session in DaemonClient(socket, timeout=2.0).status().sessions:
             heard[session.host] = max(heard.get(session.host, 0.0), session.last_seen)
     except (DaemonUnavailable, DaemonError):
         print("(no daemon answers: last heard is unknown)")
+        listening = recorded_socket()
     now = time.time()
+    problems = 0
     for h in hosts.every():
         name = h.name
         last = f"last heard {now - heard[name]:.0f} s ago" if name in heard else "not heard"
@@ -271,25 +348,18 @@ def _hook_status(args: argparse.Namespace) -> int:
                 print(f"  {scope:<7}  not installed ({path})")
                 continue
             complete = len(commands) >= len(h.events)
-            try:
-                argv = shlex.split(commands[0])
-            except ValueError:  # unbalanced quotes: a config streamd did not write
-                argv = commands[0].split()
-            launcher = [a for a in argv[1:] if a.endswith("hook.py")]
-            missing = [p for p in argv[:1] + launcher[:1] if not os.path.exists(p)]
             state = "installed" if complete else "partly installed"
             print(f"  {scope:<7}  {state} in {path}")
             print(f"           runs {commands[0]}")
-            if missing:
-                print(f"           BROKEN: {', '.join(missing)} no longer exists; reinstall")
-            elif commands[0] != _install.hook_command(socket, host=name):
-                print(
-                    "           OUTDATED: written by another streamd (an earlier version or "
-                    "another install); `streamd hook install` replaces it"
-                )
+            found = _checks.command_problems(commands[0], name)
+            mismatch = _checks.socket_problem(commands[0], listening)
+            found += [mismatch] if mismatch else []
+            for problem in found:
+                print(f"           {problem}")
+            problems += len(found) + (not complete)
             if name == "codex":
                 print("           Codex runs it only once trusted in /hooks (by this command)")
-    return 0
+    return 1 if problems else 0
 
 
 def _service(args: argparse.Namespace) -> int:
@@ -302,13 +372,13 @@ def _service(args: argparse.Namespace) -> int:
             sys.stdout.write(_service.render(plan))
             return 0
         if args.action == "install":
-            lines = _service.install(plan, dry_run=args.dry_run, socket_path=path)
+            lines, done = _service.install(plan, dry_run=args.dry_run, socket_path=path)
         else:
-            lines = _service.uninstall(plan)
+            lines, done = _service.uninstall(plan), True
     except (_service.ServiceError, OSError) as exc:
         raise CommandError(str(exc)) from None
     print("\n".join(lines))
-    return 0
+    return 0 if done else 1
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -361,6 +431,23 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--socket", help=socket_help)
     status.add_argument("--json", action="store_true", help="machine-readable output")
     status.set_defaults(handler=_status)
+
+    start = sub.add_parser(
+        "start", help="run the daemon in the background, its log in your state folder"
+    )
+    add_serve_arguments(start)
+    start.set_defaults(handler=_start)
+
+    restart = sub.add_parser("restart", help="stop the daemon if it runs, then start it")
+    add_serve_arguments(restart)
+    restart.set_defaults(handler=_restart)
+
+    doctor = sub.add_parser(
+        "doctor",
+        help="check the whole set-up (hooks, daemon, policy, logs); exit 0 when all is well",
+    )
+    doctor.add_argument("--socket", help=socket_help)
+    doctor.set_defaults(handler=_doctor)
 
     stop = sub.add_parser("stop", help="stop the daemon")
     stop.add_argument("--socket", help=socket_help)
@@ -417,7 +504,7 @@ def _run(argv: Sequence[str] | None) -> int:
         code: int = args.handler(args)
     except StreamdError as exc:  # CommandError, and any other that says what to do
         print(f"streamd {args.command}: {exc}", file=sys.stderr)
-        return 2
+        return 1
     except BrokenPipeError:
         return 0
     return code

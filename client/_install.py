@@ -30,13 +30,25 @@ class SettingsError(StreamdError):
 
 
 def shim_path() -> str:
-    """The hook launcher's path, beside this module."""
+    """The hook's entry script beside this module (the launcher runs its ``_shim``)."""
     return os.path.join(os.path.dirname(os.path.abspath(__file__)), "hook.py")
 
 
-def hook_command(socket_path: str, *, host: str = "claude", python: str | None = None) -> str:
-    """The command line a host runs on every tool call."""
-    argv = [python or sys.executable, "-S", "-I", shim_path(), "--socket", socket_path]
+def hook_command(
+    socket_path: str | None = None,
+    *,
+    host: str = "claude",
+    python: str | None = None,
+    launcher: str | None = None,
+) -> str:
+    """The command line a host runs on every tool call: the stable launcher. The socket
+    is named only when the user chose one; else the hook finds it by the rule the
+    daemon and the CLI follow, wherever they were started."""
+    from ._launcher import launcher_path
+
+    argv = [python or sys.executable, "-S", "-I", launcher or str(launcher_path())]
+    if socket_path is not None:
+        argv += ["--socket", socket_path]
     if host != "claude":
         argv += ["--host", host]
     return shlex.join(argv)
@@ -65,7 +77,7 @@ def is_ours(entry: object) -> bool:
     for key in ("command", "bash"):
         command = entry.get(key)
         if isinstance(command, str) and (
-            shim_path() in command or ("streamd" in command and "client/hook.py" in command)
+            shim_path() in command or ("streamd" in command and "/hook.py" in command)
         ):
             return True
     return False

@@ -165,8 +165,9 @@ def _run_all(commands: tuple[tuple[str, ...], ...]) -> str | None:
     return None
 
 
-def install(p: Plan, *, dry_run: bool, socket_path: str) -> list[str]:
-    """Write the service files and enable them; the lines to show the operator."""
+def install(p: Plan, *, dry_run: bool, socket_path: str) -> tuple[list[str], bool]:
+    """Write the service files and enable them; the lines to show the operator, and
+    whether the service is enabled (or, dry, would be)."""
     lines = []
     for f in p.files:
         lines.append(f"{'would write' if dry_run else 'wrote'} {f.path}")
@@ -181,15 +182,15 @@ def install(p: Plan, *, dry_run: bool, socket_path: str) -> list[str]:
         Path(socket_path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     commands = "\n".join(f"  {shlex.join(c)}" for c in p.enable)
     if dry_run:
-        return [*lines, f"would run:\n{commands}"]
+        return [*lines, f"would run:\n{commands}"], True
     failure = _run_all(p.enable)
     if failure is None:
-        return [*lines, f"enabled: the {p.manager} user service listens on {socket_path}"]
+        return [*lines, f"enabled: the {p.manager} user service listens on {socket_path}"], True
     return [
         *lines,
         f"the service manager is not reachable here: {failure}",
         f"run these yourself where it is:\n{commands}",
-    ]
+    ], False
 
 
 def uninstall(p: Plan) -> list[str]:

@@ -168,6 +168,10 @@ def run(argv: list[str]) -> bytes:
 def main() -> None:
     import posix
 
+    if posix.isatty(0):  # a person, not a host: no event will come
+        posix.write(2, b"streamd hook: it reads one hook event (JSON) on stdin, as an agent "
+                       b"sends it; try `streamd doctor` to check the hook\n")  # fmt: skip
+        posix._exit(2)
     try:
         _arm_deadline(HARD_DEADLINE)  # before stdin is read: a host may hold it open
         output = run(sys.argv[1:])

@@ -28,12 +28,16 @@ def render_status(reply: proto.StatusReply, *, as_json: bool, out: TextIO) -> No
     out.write(f"streamd {reply.version}, pid {reply.pid}, up {_ago(now - reply.started)[:-4]}\n")
     out.write(f"socket    {reply.socket}\n")
     counts = ", ".join(f"{k} {v}" for k, v in sorted(reply.requests.items())) or "none"
-    out.write(f"requests  {counts}; errors {reply.errors}\n")
+    broken = sorted(
+        {*reply.policy_errors, *(s.policy_error for s in reply.sessions if s.policy_error)}
+    )
+    out.write(f"requests  {counts}; errors {reply.errors}; dos.toml errors {len(broken)}\n")
     if lat:
         out.write(
             f"latency   step p50 {lat['p50']:.2f} ms, p90 {lat['p90']:.2f} ms, "
             f"p99 {lat['p99']:.2f} ms, max {lat['max']:.2f} ms\n"
         )
+    _policy_errors(broken, out)
     out.write(f"sessions  {len(reply.sessions)} live\n")
     if not reply.sessions:
         return
@@ -57,7 +61,9 @@ def render_status(reply: proto.StatusReply, *, as_json: bool, out: TextIO) -> No
         out.write(
             "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() + "\n"
         )
-    broken = sorted({s.policy_error for s in reply.sessions if s.policy_error})
+
+
+def _policy_errors(broken: list[str], out: TextIO) -> None:
     if broken:
         count = len(broken)
         out.write(f"policy    {count} dos.toml file{'s' if count != 1 else ''} not in force "

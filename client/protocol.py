@@ -92,6 +92,8 @@ class StatusReply(msgspec.Struct, tag=_wire.STATUS_REPLY, array_like=True, froze
     """Steps the daemon decided, recorded and answered itself (not left to a fallback)."""
     steps_abandoned: int = 0
     """Steps not applied because their client had hung up (it decided them itself)."""
+    policy_errors: list[str] = []
+    """Why each ``dos.toml`` the daemon read is not in force (the defaults are)."""
 
 
 class Pong(msgspec.Struct, tag=_wire.PONG, array_like=True, frozen=True):

@@ -343,6 +343,7 @@ class Daemon:
             read_peak_bytes=self.read_budget.peak,
             steps_answered=self.answered,
             steps_abandoned=self.abandoned,
+            policy_errors=[_shown(e) for e in self.table.policies.errors()],
             sessions=sorted(sessions, key=lambda i: -i.last_seen),
         )
 

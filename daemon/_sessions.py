@@ -95,6 +95,10 @@ class Policies:
         self._entries[workspace] = _PolicyEntry(stamp, policy, error)
         return policy
 
+    def errors(self) -> list[str]:
+        """Why each ``dos.toml`` not in force was refused."""
+        return sorted({e.error for e in self._entries.values() if e.error})
+
     def error(self, workspace: str) -> str | None:
         """Why the workspace's ``dos.toml`` was not used, when it was not."""
         entry = self._entries.get(workspace)

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +28,11 @@ from streamd.shared._wire import PROJECT_ENV  # noqa: E402
 # hook would take for every event's workspace.
 for _name in PROJECT_ENV.values():
     os.environ.pop(_name.decode(), None)
+# The hook launcher and the daemon's log go to per-user folders: the tests' own.
+_USER_DIRS = tempfile.mkdtemp(prefix="streamd-tests-")
+atexit.register(shutil.rmtree, _USER_DIRS, True)
+os.environ["XDG_DATA_HOME"] = os.path.join(_USER_DIRS, "data")
+os.environ["XDG_STATE_HOME"] = os.path.join(_USER_DIRS, "state")
 
 from .harness import DaemonProcess, short_tempdir  # noqa: E402
 

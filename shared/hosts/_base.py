@@ -26,6 +26,9 @@ HOOK_SPECIFIC = "hookSpecificOutput"
 Adapter = Callable[[Mapping[str, object]], dict[str, object]]
 FailureReader = Callable[[object], str | None]
 Visible = Callable[[object], object]
+Probe = Callable[[str, str, "int | None"], dict[str, object]]
+"""``(cwd, session, n)``: the ``n``-th of a harmless repeated call in a host's words, or
+with ``n`` None the session's end: what ``streamd doctor`` runs the installed hook on."""
 
 
 # Plain dataclasses, no slots: every hook call that the fallback decides imports them.
@@ -81,6 +84,7 @@ class Host:
     """Where the host keeps its transcripts, relative to the home directory."""
     read_transcript: Callable[[str], Transcript] | None = None
     """Reads one transcript into the hook events the host would have sent."""
+    probe: Probe | None = None
 
     def to_claude_shape(self, event: Mapping[str, object]) -> dict[str, object]:
         """The event with Claude Code's field names."""
@@ -110,6 +114,21 @@ class Host:
         if self.answer_key == HOOK_SPECIFIC:
             return {HOOK_SPECIFIC: {"hookEventName": host_event, "additionalContext": text}}
         return {self.answer_key: text}
+
+
+def claude_probe(cwd: str, session: str, n: int | None) -> dict[str, object]:
+    """A probe in Claude Code's dialect (Qwen Code and Codex speak it too)."""
+    if n is None:
+        return {"session_id": session, "cwd": cwd, "hook_event_name": "SessionEnd"}
+    return {
+        "session_id": session,
+        "cwd": cwd,
+        "hook_event_name": "PostToolUse",
+        "tool_name": "Bash",
+        "tool_input": {"command": "echo streamd doctor"},
+        "tool_response": {"stdout": "streamd doctor\n", "stderr": ""},
+        "tool_use_id": f"streamd-doctor-{n}",
+    }
 
 
 def json_or_as_is(value: object) -> object:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._base import CLAUDE_EVENTS, HOOK_SPECIFIC, SECONDS, Host, Installer
+from ._base import CLAUDE_EVENTS, HOOK_SPECIFIC, SECONDS, Host, Installer, claude_probe
 
 if TYPE_CHECKING:
     from .._transcript import Transcript
@@ -111,4 +111,5 @@ HOST = Host(
     visible=visible,
     transcript_folders=(".claude/projects",),
     read_transcript=read,
+    probe=claude_probe,
 )

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from ._base import HOOK_SPECIFIC, SECONDS, Host, Installer, json_or_as_is
+from ._base import HOOK_SPECIFIC, SECONDS, Host, Installer, claude_probe, json_or_as_is
 
 _EXIT = re.compile(r"^Exit code: (-?\d+)", re.MULTILINE)
 
@@ -101,4 +101,5 @@ HOST = Host(
     "real client 0.169.0 on a scripted model (REFERENCE.md)",
     transcript_folders=(".codex/sessions",),
     read_transcript=read,
+    probe=claude_probe,
 )

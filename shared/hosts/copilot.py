@@ -37,6 +37,19 @@ def adapt(event: Mapping[str, object]) -> dict[str, object]:
     return out
 
 
+def probe(cwd: str, session: str, n: int | None) -> dict[str, object]:
+    """A failing call: Copilot CLI reads answers to failures only."""
+    base: dict[str, object] = {"sessionId": session, "cwd": cwd, "timestamp": n or 0}
+    if n is None:
+        return {**base, "reason": "complete"}
+    return {
+        **base,
+        "toolName": "bash",
+        "toolArgs": '{"command": "false # streamd doctor"}',
+        "error": "streamd doctor: a harmless failure",
+    }
+
+
 HOST = Host(
     "copilot",
     "GitHub Copilot CLI",
@@ -60,4 +73,5 @@ HOST = Host(
     "Copilot CLI hooks reference and SDK docs (docs.github.com)",
     adapt=adapt,
     answered=frozenset({"postToolUseFailure"}),
+    probe=probe,
 )

@@ -40,6 +40,20 @@ def visible(result: object) -> object:
     return result
 
 
+def probe(cwd: str, session: str, n: int | None) -> dict[str, object]:
+    base: dict[str, object] = {"conversation_id": session, "workspace_roots": [cwd]}
+    if n is None:
+        return {**base, "hook_event_name": "sessionEnd", "reason": "completed"}
+    return {
+        **base,
+        "hook_event_name": "postToolUse",
+        "tool_name": "Shell",
+        "tool_input": {"command": "echo streamd doctor"},
+        "tool_output": '{"exitCode": 0, "stdout": "streamd doctor\\n"}',
+        "tool_use_id": f"streamd-doctor-{n}",
+    }
+
+
 HOST = Host(
     "cursor",
     "Cursor",
@@ -57,4 +71,5 @@ HOST = Host(
     adapt=adapt,
     failure=failure,
     visible=visible,
+    probe=probe,
 )

@@ -34,6 +34,19 @@ def failure(result: object) -> str | None:
     return failure_of("PostToolUse", result) or as_text(result)
 
 
+def probe(cwd: str, session: str, n: int | None) -> dict[str, object]:
+    base: dict[str, object] = {"sessionId": session, "cwd": cwd}
+    if n is None:
+        return {**base, "hookEventName": "SessionEnd", "reason": "exit"}
+    return {
+        **base,
+        "hookEventName": "PostToolUse",
+        "tool_name": "Execute",
+        "tool_input": {"command": "echo streamd doctor"},
+        "tool_response": "streamd doctor\n",
+    }
+
+
 HOST = Host(
     "droid",
     "Factory Droid",
@@ -58,4 +71,5 @@ HOST = Host(
     adapt=adapt,
     failure=failure,
     visible=claude.visible,
+    probe=probe,
 )

@@ -89,6 +89,19 @@ def _output(result: object) -> object:
     return result
 
 
+def probe(cwd: str, session: str, n: int | None) -> dict[str, Any]:
+    if n is None:
+        return {"session_id": session, "cwd": cwd, "hook_event_name": "SessionEnd"}
+    return {
+        "session_id": session,
+        "cwd": cwd,
+        "hook_event_name": "AfterTool",
+        "tool_name": "run_shell_command",
+        "tool_input": {"command": "echo streamd doctor"},
+        "tool_response": {"llmContent": "streamd doctor\n", "returnDisplay": ""},
+    }
+
+
 HOST = Host(
     "gemini",
     "Gemini CLI",
@@ -105,4 +118,5 @@ HOST = Host(
     visible=visible,
     transcript_folders=(".gemini/tmp",),
     read_transcript=read,
+    probe=probe,
 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from . import claude
-from ._base import CLAUDE_EVENTS, HOOK_SPECIFIC, MILLISECONDS, Host, Installer
+from ._base import CLAUDE_EVENTS, HOOK_SPECIFIC, MILLISECONDS, Host, Installer, claude_probe
 
 HOST = Host(
     "qwen",
@@ -15,4 +15,5 @@ HOST = Host(
     "`PostToolUseFailure` (`error`)",
     "Qwen Code hooks guide and reference (qwenlm.github.io)",
     visible=claude.visible,
+    probe=claude_probe,
 )

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from streamd.client import shim_path
+from streamd.client._launcher import launcher_path
 
 from ..harness import DaemonProcess, read_event, run_shim, session_log
 
@@ -56,7 +56,7 @@ class TestStatus:
     def test_daemon_down_fails_loudly(self, sockdir: Path) -> None:
         done = streamd("status", "--socket", str(sockdir / "none.sock"))
         assert done.returncode != 0 and done.stdout == ""
-        assert "no daemon is running" in done.stderr and "streamd serve" in done.stderr
+        assert "no daemon is running" in done.stderr and "streamd start" in done.stderr
 
 
 class TestStop:
@@ -77,7 +77,8 @@ class TestHookCommand:
         done = streamd("hook", "command", "--socket", str(daemon.socket_path))
         command = done.stdout.strip()
         argv = shlex.split(command)
-        assert argv[1:4] == ["-S", "-I", shim_path()] and argv[-1] == str(daemon.socket_path)
+        assert argv[1:4] == ["-S", "-I", str(launcher_path())]
+        assert argv[-1] == str(daemon.socket_path)
         for n in range(3):
             out = subprocess.run(
                 command,
@@ -128,13 +129,13 @@ class TestReplay:
 
     def test_errors_say_what_to_do(self, tmp_path: Path) -> None:
         missing = streamd("replay", str(tmp_path / "none.jsonl"))
-        assert missing.returncode == 2 and "no such file" in missing.stderr
+        assert missing.returncode == 1 and "no such file" in missing.stderr
         log = tmp_path / "s.jsonl"
         log.write_text("")
         bad = tmp_path / "bad.toml"
         bad.write_text("[tool_stream]\nstall_n = 1\n")
         done = streamd("replay", str(log), "--policy", str(bad))
-        assert done.returncode == 2 and str(bad) in done.stderr and "stall_n" in done.stderr
+        assert done.returncode == 1 and str(bad) in done.stderr and "stall_n" in done.stderr
 
 
 class TestDemo:

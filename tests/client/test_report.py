@@ -65,7 +65,7 @@ class TestReport:
             capture_output=True,
             text=True,
         )
-        assert done.returncode == 2 and "no such file or folder" in done.stderr
+        assert done.returncode == 1 and "no such file or folder" in done.stderr
 
     @pytest.mark.process
     def test_replay_reads_a_transcript(self, tmp_path: Path) -> None:

@@ -120,7 +120,7 @@ class TestHijack:
                 heard = listener.communicate(timeout=10)[0]
         assert heard.split() == ["4", "0", "0", "0", "0"]  # 4 connections, no byte on any
         assert state_of(outs[2].stdout) == "REPEATING" and len(records(tmp_path)) == 3
-        assert cli.returncode == 2 and "no daemon is running" in cli.stderr
+        assert cli.returncode == 1 and "no daemon is running" in cli.stderr
 
     def test_a_socket_directory_others_can_write_is_refused(self, sockdir: Path) -> None:
         shared = sockdir / "shared"
@@ -157,12 +157,12 @@ class TestHijack:
         }
         env["TMPDIR"] = str(tmp)
         done = subprocess.run(
-            [sys.executable, "-m", "streamd.client", "hook", "command"],
+            [sys.executable, "-m", "streamd.client", "status"],
             capture_output=True,
             text=True,
             env=env,
         )
-        assert done.returncode == 2, done.stderr
+        assert done.returncode == 1, done.stderr
         assert "runtime directory" in done.stderr and "--socket" in done.stderr
         assert not (planted / "streamd").exists()
 
@@ -424,6 +424,7 @@ class TestHostilePolicy:
         assert reply.steps_answered == 4
         errors = {s.workspace: s.policy_error for s in reply.sessions}
         assert str(policy) in errors[str(hostile)] and errors[str(other)] == ""
+        assert len(reply.policy_errors) == 1 and str(policy) in reply.policy_errors[0]
         assert daemon.proc is not None
         daemon.proc.send_signal(signal.SIGTERM)
         assert daemon.proc.wait(30) == 0
