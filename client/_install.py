@@ -41,12 +41,15 @@ def hook_command(
     python: str | None = None,
     launcher: str | None = None,
 ) -> str:
-    """The command line a host runs on every tool call: the stable launcher. The socket
-    is named only when the user chose one; else the hook finds it by the rule the
-    daemon and the CLI follow, wherever they were started."""
+    """The command line a host runs on every tool call: the stable launcher, run by the
+    real interpreter behind this one (the hook needs only the standard library, so a
+    virtualenv deleted or rebuilt takes nothing it needs). The socket is named only when
+    the user chose one; else the hook finds it by the rule the daemon and the CLI
+    follow, wherever they were started."""
     from ._launcher import launcher_path
 
-    argv = [python or sys.executable, "-S", "-I", launcher or str(launcher_path())]
+    interpreter = python or os.path.realpath(sys.executable)
+    argv = [interpreter, "-S", "-I", launcher or str(launcher_path())]
     if socket_path is not None:
         argv += ["--socket", socket_path]
     if host != "claude":

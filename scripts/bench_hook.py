@@ -6,7 +6,7 @@
 For each length, a session log with that many prior steps is written, then the same
 event stream is timed, interleaved call by call, through:
   baseline  ``python3 -S -I -c pass`` (the interpreter's own start-up, same stdin)
-  streamd   the hook shim talking to a running daemon (``streamd serve``)
+  streamd   the hook, through the launcher hosts run, talking to a running daemon
   dos-hook  dos-kernel's Go hook (``dos/_bin/dos-hook posttool``), when installed
   against   with ``--against ROOT``, another streamd (``ROOT/streamd/{shared,client,
             daemon}``, say an older checkout) with its own daemon, in the same run
@@ -28,7 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from streamd.client import shim_path, start_daemon, stop_daemon
+from streamd.client import start_daemon, stop_daemon
+from streamd.client._launcher import render as render_launcher
 from streamd.shared import Step, encode_record, log_path
 
 SESSION = "bench-session"
@@ -105,7 +106,9 @@ def main() -> None:
     other = None
     if args.against and not args.fallback:
         other = start_daemon(other_socket, env={**os.environ, "PYTHONPATH": args.against})
-    shim = [python, "-S", "-I", shim_path(), "--socket", socket_path]
+    launcher = tmp / "hook.py"  # what `streamd hook install` has hosts run
+    launcher.write_bytes(render_launcher())
+    shim = [python, "-S", "-I", str(launcher), "--socket", socket_path]
     other_hook = os.path.join(args.against or "", "streamd", "client", "hook.py")
     other_shim = [python, "-S", "-I", other_hook, "--socket", other_socket]
     baseline = [python, "-S", "-I", "-c", "pass"]

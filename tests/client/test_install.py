@@ -270,7 +270,9 @@ class TestAllHostsAndStatus:
     def test_status_lists_each_host_and_a_broken_command(self, tmp_path: Path) -> None:
         streamd_hook("install", "--host", "qwen", home=tmp_path, cwd=tmp_path)
         settings = tmp_path / ".qwen" / "settings.json"
-        moved = settings.read_text().replace(sys.executable, "/gone/venv/bin/python")
+        moved = settings.read_text().replace(
+            os.path.realpath(sys.executable), "/gone/venv/bin/python"
+        )
         settings.write_text(moved)
         done = streamd_hook("status", home=tmp_path, cwd=tmp_path)
         assert done.returncode == 1, done.stderr
