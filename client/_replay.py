@@ -24,6 +24,8 @@ from streamd.shared import (
     read_transcript,
 )
 
+from ._terminal import plural
+
 
 def workspace_policy_for(log: str) -> Policy:
     """The policy of the workspace a log lies in (``<ws>/.dos/streams/x.jsonl``)."""
@@ -72,8 +74,9 @@ def print_table(records: list[Record], policy: Policy, out: TextIO) -> None:
             f"{step.result_digest or '-'}\n"
         )
     by_rule = ", ".join(f"{rule} {n}" for rule, n in fired.items())
+    rules = f" ({by_rule})" if by_rule else ""
     out.write(
-        f"{len(records)} steps, {sum(fired.values())} fired{f' ({by_rule})' if by_rule else ''}; "
+        f"{plural(len(records), 'step')}, {sum(fired.values())} fired{rules}; "
         f"rules {', '.join(policy.rules)} "
         f"(repeat_n={policy.repeat_n}, stall_n={policy.stall_n})\n"
     )

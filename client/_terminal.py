@@ -43,3 +43,8 @@ class SafeWriter:
     @property
     def encoding(self) -> str:
         return self._stream.encoding
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 file``, ``2 files``, ``1,000 calls``."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import TextIO
 
+from .._terminal import plural
 from ._model import BYTES_PER_TOKEN, Report
 
 
 def render(report: Report, out: TextIO, *, excerpts: bool) -> None:
     skipped = sum(report.skipped.values())
     out.write(
-        f"read {report.files} files: {report.sessions} sessions, {report.tool_calls} tool calls"
+        f"read {plural(report.files, 'file')}: {plural(report.sessions, 'session')}, "
+        f"{plural(report.tool_calls, 'tool call')}"
     )
     if skipped:
         reasons = ", ".join(f"{n} {why}" for why, n in sorted(report.skipped.items()))
@@ -19,7 +21,7 @@ def render(report: Report, out: TextIO, *, excerpts: bool) -> None:
     by_rule = ", ".join(f"{rule} {n}" for rule, n in sorted(report.loops_by_rule.items()))
     out.write(
         f"loops found: {report.loops}{f' ({by_rule})' if by_rule else ''}; "
-        f"{report.calls_in_loops} calls inside them, handing back "
+        f"{plural(report.calls_in_loops, 'call')} inside them, handing back "
         f"{report.result_bytes_in_loops:,} bytes of results (about "
         f"{report.token_estimate:,} tokens, at {BYTES_PER_TOKEN} bytes a token)\n"
     )

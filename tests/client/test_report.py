@@ -228,6 +228,7 @@ def test_no_excerpts_shows_no_word_of_a_command_with_a_secret(tmp_path: Path) ->
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert done.returncode == 0 and "loops found: 1" in done.stdout
+    assert "read 1 file: 1 session, 4 tool calls" in done.stdout  # counted in words
     assert "wJalr" not in done.stdout and "AWS_SECRET" not in done.stdout
 
 
