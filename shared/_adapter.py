@@ -201,6 +201,48 @@ def failure_of(event_name: str, result: object) -> str | None:
     return None
 
 
+ARTIFACT_KEY = "streamd_artifact"
+"""What a transcript reader sets on an event the host answered itself, from the
+transcript's own marks (Claude Code's ``toolDenialKind``): no hook event carries it."""
+
+# What hosts answer in place of a call they did not run (or stopped), in every dialect
+# seen: Claude Code's cancelled parallel siblings and refusals, Codex's declined command.
+_ARTIFACT_TEXT = (
+    ("cancelled", re.compile(r"(?:<tool_use_error>)?Sibling tool call errored")),
+    (
+        "refused",
+        re.compile(
+            r"(?:Error: )?(?:The user doesn't want to (?:proceed with|take) this "
+            r"(?:tool use|action)|User rejected tool use|Permission to use \S+ has been denied"
+            r"|exec command rejected by user)"
+        ),
+    ),
+    ("interrupted", re.compile(r"\[Request interrupted by user")),
+)
+_REFUSED_RESULTS = frozenset({"rejected", "denied"})
+
+
+def artifact_of(event: Mapping[str, object], result: object, failure: str | None) -> str | None:
+    """What the host did instead of the call, when it did not run it: ``cancelled``
+    (a parallel sibling failed), ``refused`` (the user or a rule said no) or
+    ``interrupted``; None for a call that ran."""
+    marked = event.get(ARTIFACT_KEY)
+    if isinstance(marked, str) and marked:
+        return marked
+    if event.get("is_interrupt") is True:
+        return "interrupted"
+    if isinstance(result, Mapping) and result.get("resultType") in _REFUSED_RESULTS:
+        return "refused"  # Copilot CLI's toolResult
+    text = failure if failure is not None else result if isinstance(result, str) else None
+    if text is None:
+        return None
+    head = text[:300].lstrip()
+    for kind, pattern in _ARTIFACT_TEXT:
+        if pattern.match(head):  # at the start only: a file may quote these words
+            return kind
+    return None
+
+
 def _shape_digest(raw: bytes) -> str | None:
     """The digest of the result without its noise; None when it had none."""
     text = raw.decode("utf-8")
@@ -255,14 +297,19 @@ def adapt_event(
                 failure = own(result)
             if failure is None:
                 failure = failure_of(event_name, result)
-            gist = failure_gist(failure) if failure is not None else ""
-            step = Step(
-                tool_name,
-                args_digest,
-                result_digest,
-                _shape_digest(raw) if shape else None,
-                digest(gist.encode("utf-8")) if gist else None,
-            )
+            artifact = artifact_of(event, result, failure)
+            if artifact is not None:
+                step = Step(tool_name, args_digest, artifact=artifact)
+                result, failure = _ABSENT, None
+            else:
+                gist = failure_gist(failure) if failure is not None else ""
+                step = Step(
+                    tool_name,
+                    args_digest,
+                    result_digest,
+                    _shape_digest(raw) if shape else None,
+                    digest(gist.encode("utf-8")) if gist else None,
+                )
     session_id = event.get("session_id")
     return HookEvent(
         event_name=event_name,

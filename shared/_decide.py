@@ -153,6 +153,7 @@ def decide(
     probe = detector.clone()
     verdict = probe.push(step)
     exact = probe.exact.verdict()
+    exact_fired = exact.fired and step.artifact is None
     fired: dict[str, object] | None = None
     if verdict.fired and verdict.rule != "exact":
         fired = {
@@ -165,8 +166,8 @@ def decide(
         record = encode_record(
             step,
             step_index=detector.steps,
-            verdict_state=exact.state.value if exact.fired else None,
-            run_id=run_id if exact.fired else None,
+            verdict_state=exact.state.value if exact_fired else None,
+            run_id=run_id if exact_fired else None,
             tool_use_id=event.tool_use_id,
             streamd_verdict=fired,
         )

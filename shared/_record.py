@@ -3,8 +3,10 @@ object per line at ``<workspace>/.dos/streams/<sid>.jsonl``.
 
 streamd adds optional fields: ``tool_use_id`` (its idempotency key), ``shape_digest``
 (only where noise made it differ from ``result_digest``), ``failure_digest`` (a failed
-call's error gist) and ``streamd_verdict`` (the rule that fired, its state, count and
-period). ``verdict_state`` keeps dos-kernel's meaning: the exact rule's verdict.
+call's error gist), ``streamd_verdict`` (the rule that fired, its state, count and
+period) and ``streamd_artifact`` (a call the host cancelled, the user refused or
+interrupted: recorded with no result, and skipped by every streamd rule).
+``verdict_state`` keeps dos-kernel's meaning: the exact rule's verdict.
 Readers skip what they cannot use: blank and torn lines, other families, newer
 versions, records without a string ``tool_name``/``args_digest``.
 """
@@ -92,6 +94,8 @@ def encode_record(
         record["shape_digest"] = step.shape_digest
     if step.failure_digest is not None:
         record["failure_digest"] = step.failure_digest
+    if step.artifact is not None:
+        record["streamd_artifact"] = step.artifact
     if streamd_verdict:
         record["streamd_verdict"] = streamd_verdict
     line = json.dumps(record, sort_keys=True, ensure_ascii=False).translate(_LINE_BREAKS)
@@ -138,6 +142,7 @@ def parse_record(obj: object) -> Record | None:
             result_digest,
             shape,
             _str(obj.get("failure_digest")),
+            _str(obj.get("streamd_artifact")),
         ),
         step_index if isinstance(step_index, int) and not isinstance(step_index, bool) else None,
         _str(obj.get("verdict_state")),

@@ -26,13 +26,16 @@ class Step:
     """One tool call: who was called with what, and the digest of what came back.
     ``shape_digest`` hashes the result without its noise (None: it had none, so the
     exact digest is its shape);
-    ``failure_digest`` fingerprints a failed call's error."""
+    ``failure_digest`` fingerprints a failed call's error;
+    ``artifact`` names what the host did instead of running the call (``cancelled``,
+    ``refused``, ``interrupted``): no attempt of the agent's, so no rule counts it."""
 
     tool_name: str
     args_digest: str
     result_digest: str | None = None
     shape_digest: str | None = None
     failure_digest: str | None = None
+    artifact: str | None = None
 
     def _tool(self, policy: Policy) -> str | None:
         """The casefolded tool when this step can extend a run: it has a result and its

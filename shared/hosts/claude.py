@@ -70,11 +70,22 @@ def read(path: str) -> Transcript:
                 if use_id in answered:
                     continue
                 answered.add(use_id)
-                t.events.append(_event(t, call, block, entry.get("toolUseResult")))
+                event = _event(t, call, block, entry.get("toolUseResult"))
+                if _refused(entry):
+                    event["streamd_artifact"] = "refused"
+                t.events.append(event)
     unanswered = len(set(calls) - answered)
     if unanswered:
         t.skipped["call with no result"] += unanswered
     return t
+
+
+def _refused(entry: dict[str, Any]) -> bool:
+    """Whether Claude Code marked the result as a refusal (no hook event fires for one:
+    seen with the real client 2.1.332)."""
+    decision = entry.get("permissionDecision")
+    rejected = isinstance(decision, dict) and decision.get("decision") == "reject"
+    return rejected or bool(entry.get("toolDenialKind"))
 
 
 def _event(

@@ -67,7 +67,7 @@ def read(path: str) -> Transcript:
             response: dict[str, Any] = {"llmContent": seen}
             if call.get("status") == "error":
                 response["error"] = {"message": seen}
-            event = {
+            event: dict[str, Any] = {
                 "hook_event_name": "AfterTool",
                 "session_id": t.session,
                 "tool_name": call["name"],
@@ -75,6 +75,8 @@ def read(path: str) -> Transcript:
                 "tool_use_id": call.get("id"),
                 "tool_response": response,
             }
+            if call.get("status") == "cancelled":  # the user's, not an attempt
+                event["streamd_artifact"] = "interrupted"
             t.events.append(HOST.to_claude_shape(event))
     return t
 

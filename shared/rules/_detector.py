@@ -60,6 +60,10 @@ class Detector:
         return self.clone().push(step)
 
     def push(self, step: Step) -> Verdict:
+        if step.artifact is not None:  # the host's doing, not an attempt: no rule sees it
+            self.steps += 1
+            self.exact.steps += 1
+            return Verdict(StreamState.ADVANCING, 0, None, f"the host's ({step.artifact})")
         verdict = self.exact.push(step)
         self.steps += 1
         tool: str | None = None

@@ -370,3 +370,28 @@ class TestOneLogPerSession:
             check=True,
         )
         assert status.stdout == b""
+
+
+class TestHostArtifacts:
+    """Calls the host cancelled, or the user refused, are recorded and never warned on."""
+
+    @pytest.mark.parametrize("with_daemon", [True, False])
+    def test_a_cancelled_batch_fires_nothing_and_keeps_the_run(
+        self, daemon: DaemonProcess, sockdir: Path, tmp_path: Path, with_daemon: bool
+    ) -> None:
+        sock = daemon.socket_path if with_daemon else sockdir / "absent.sock"
+        cancelled: dict[str, Any] = {
+            "hook_event_name": "PostToolUseFailure",
+            "tool_response": ...,
+            "error": "<tool_use_error>Sibling tool call errored</tool_use_error>",
+            "is_interrupt": False,
+        }
+        events = [read_event(tmp_path, 0), read_event(tmp_path, 1)]
+        events += [read_event(tmp_path, n, **cancelled) for n in range(2, 7)]
+        events += [read_event(tmp_path, 7)]
+        outs = [run_shim(e, sock).stdout for e in events]
+        assert [state_of(o) for o in outs] == [None] * 7 + ["REPEATING"]
+        raw = raw_records(tmp_path)
+        assert [r.get("streamd_artifact") for r in raw] == [None, None, *["cancelled"] * 5, None]
+        assert [r["step_index"] for r in raw] == list(range(8))
+        assert all(r["result_digest"] is None for r in raw[2:7])

@@ -255,3 +255,19 @@ def test_the_page_is_private_and_replaces_a_link_at_its_path(tmp_path: Path) -> 
     )  # fmt: skip
     assert missing.returncode != 0 and "does not exist" in missing.stderr
     assert "Traceback" not in missing.stderr
+
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+@pytest.mark.process
+def test_refusals_in_a_real_claude_code_transcript_are_no_loop() -> None:
+    """Claude Code 2.1.332 refusing one Bash call three times (run on a scripted model):
+    no hook event fires for a refusal, so the report does not count one either."""
+    transcript = FIXTURES / "claude-2.1.332-refused.jsonl"
+    done = subprocess.run(
+        [sys.executable, "-m", "streamd.client", "report", str(transcript), "--json"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    report = json.loads(done.stdout)
+    assert report["tool_calls"] == 3 and report["loops"] == 0

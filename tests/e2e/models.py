@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -19,14 +19,32 @@ class Call:
     args: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Batch:
+    """Calls the model makes in one message (the client may run them in parallel)."""
+
+    calls: tuple[Call, ...]
+
+
 @dataclass
 class Script:
-    calls: list[Call]
+    calls: Sequence[Call | Batch]
     final: str = "Done."
     requests: list[dict[str, Any]] = field(default_factory=list)
 
-    def step(self, results_so_far: int) -> Call | None:
-        return self.calls[results_so_far] if results_so_far < len(self.calls) else None
+    def step(self, results_so_far: int) -> Call | Batch | None:
+        """The message to answer with once the conversation holds that many results."""
+        seen = 0
+        for item in self.calls:
+            if seen == results_so_far:
+                return item
+            seen += len(item.calls) if isinstance(item, Batch) else 1
+        return None
+
+    @property
+    def count(self) -> int:
+        """Tool calls in the script."""
+        return sum(len(c.calls) if isinstance(c, Batch) else 1 for c in self.calls)
 
 
 def _sse(events: list[tuple[str | None, dict[str, Any]]]) -> Iterator[bytes]:
@@ -51,22 +69,30 @@ def anthropic_reply(script: Script, body: dict[str, Any], path: str) -> Iterator
         "id": f"msg_{results}", "type": "message", "role": "assistant",
         "model": body.get("model", "claude"), "content": [], "stop_reason": None,
         "stop_sequence": None, "usage": usage}}  # fmt: skip
-    block: dict[str, Any]
+    blocks: list[tuple[dict[str, Any], dict[str, Any]]]
     if call is None:
-        block = {"type": "text", "text": ""}
-        delta = {"type": "text_delta", "text": script.final}
+        blocks = [({"type": "text", "text": ""}, {"type": "text_delta", "text": script.final})]
         stop = "end_turn"
     else:
-        block = {"type": "tool_use", "id": f"toolu_e2e_{results:03d}", "name": call.tool,
-                 "input": {}}  # fmt: skip
-        delta = {"type": "input_json_delta", "partial_json": json.dumps(call.args)}
+        calls = call.calls if isinstance(call, Batch) else (call,)
+        blocks = [
+            ({"type": "tool_use", "id": f"toolu_e2e_{results + i:03d}", "name": c.tool,
+              "input": {}},
+             {"type": "input_json_delta", "partial_json": json.dumps(c.args)})
+            for i, c in enumerate(calls)
+        ]  # fmt: skip
         stop = "tool_use"
+    events: list[tuple[str | None, dict[str, Any]]] = [("message_start", start)]
+    for index, (block, delta) in enumerate(blocks):
+        events += [
+            ("content_block_start", {"type": "content_block_start", "index": index,
+                                     "content_block": block}),
+            ("content_block_delta", {"type": "content_block_delta", "index": index,
+                                     "delta": delta}),
+            ("content_block_stop", {"type": "content_block_stop", "index": index}),
+        ]  # fmt: skip
     yield from _sse([
-        ("message_start", start),
-        ("content_block_start", {"type": "content_block_start", "index": 0,
-                                 "content_block": block}),
-        ("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": delta}),
-        ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+        *events,
         ("message_delta", {"type": "message_delta",
                            "delta": {"stop_reason": stop, "stop_sequence": None},
                            "usage": {"output_tokens": 5}}),
@@ -145,6 +171,7 @@ def responses_reply(script: Script, body: dict[str, Any], path: str) -> Iterator
         1 for i in items if isinstance(i, dict) and i.get("type") == "function_call_output"
     )
     call = script.step(results) if body.get("tools") else None
+    assert not isinstance(call, Batch), "batches are scripted for Claude Code only"
     rid = f"resp_{results}"
     if call is None:
         text = [{"type": "output_text", "text": script.final}]
@@ -181,6 +208,7 @@ def gemini_reply(script: Script, body: dict[str, Any], path: str) -> Iterator[by
         t.get("functionDeclarations") for t in body.get("tools", []) if isinstance(t, dict)
     )
     call = script.step(results) if has_tools else None
+    assert not isinstance(call, Batch), "batches are scripted for Claude Code only"
     if call is None:
         part: dict[str, Any] = {"text": script.final}
     else:

@@ -22,7 +22,15 @@ import pytest
 from streamd.shared import read_records
 
 from ..harness import DaemonProcess
-from .models import Call, ModelServer, Script, anthropic_reply, gemini_reply, responses_reply
+from .models import (
+    Batch,
+    Call,
+    ModelServer,
+    Script,
+    anthropic_reply,
+    gemini_reply,
+    responses_reply,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.process]
 
@@ -101,7 +109,7 @@ def check(script: Script, project: Path, results_in: Any, fired: list[int]) -> N
     logs = list((project / ".dos" / "streams").glob("*.jsonl"))
     assert len(logs) == 1, logs
     records = read_records(str(logs[0]))
-    assert len(records) == len(script.calls)  # one record per tool call
+    assert len(records) == script.count  # one record per tool call
     warned = [i for i, r in enumerate(records) if r.verdict_state or r.rule]
     assert warned == fired
     seen = warnings_after_each_call(script, results_in)
@@ -134,6 +142,26 @@ def run(argv: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Completed
     return subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
 
 
+def claude_env(home: Path, server: ModelServer) -> dict[str, str]:
+    return {
+        "PATH": os.environ.get("PATH", ""), "HOME": str(home),
+        "ANTHROPIC_BASE_URL": server.url, "ANTHROPIC_API_KEY": "sk-e2e",
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", "DISABLE_TELEMETRY": "1",
+        "DISABLE_AUTOUPDATER": "1",
+    }  # fmt: skip
+
+
+def run_claude(
+    clients: Path, script: Script, home: Path, project: Path, allowed: list[str]
+) -> subprocess.CompletedProcess[str]:
+    with ModelServer(script, anthropic_reply) as server:
+        return run(
+            [str(clients / "claude"), "-p", "check the build", "--output-format", "stream-json",
+             "--verbose", "--allowedTools", *allowed],
+            project, claude_env(home, server),
+        )  # fmt: skip
+
+
 def test_claude_code(clients: Path, daemon: DaemonProcess, home: Path, tmp_path: Path) -> None:
     project = tmp_path / "project"
     project.mkdir()
@@ -143,20 +171,55 @@ def test_claude_code(clients: Path, daemon: DaemonProcess, home: Path, tmp_path:
         [Call("Bash", {"command": "cat missing.txt", "description": "read it"})] * 3
         + [Call("Read", {"file_path": str(project / "status.txt")})] * 3
     )
-    with ModelServer(script, anthropic_reply) as server:
-        env = {
-            "PATH": os.environ.get("PATH", ""), "HOME": str(home),
-            "ANTHROPIC_BASE_URL": server.url, "ANTHROPIC_API_KEY": "sk-e2e",
-            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", "DISABLE_TELEMETRY": "1",
-            "DISABLE_AUTOUPDATER": "1",
-        }  # fmt: skip
-        done = run(
-            [str(clients / "claude"), "-p", "check the build", "--output-format", "stream-json",
-             "--verbose", "--allowedTools", "Bash", "Read"],
-            project, env,
-        )  # fmt: skip
+    done = run_claude(clients, script, home, project, ["Bash", "Read"])
     assert done.returncode == 0, done.stderr[-2000:]
     check(script, project, claude_results, fired=[2, 5])
+
+
+def test_claude_code_parallel_batch_with_a_failure(
+    clients: Path, daemon: DaemonProcess, home: Path, tmp_path: Path
+) -> None:
+    """A batch of parallel calls in which one fails: Claude Code 2.1.332 runs the others
+    to the end (no sibling is cancelled) and sends one hook event per call."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "status.txt").write_text("build: pending\n")
+    install_hook("claude", home, daemon)
+    batch = Batch((
+        Call("Read", {"file_path": str(project)}),  # a folder: EISDIR
+        Call("Bash", {"command": "sleep 2; echo b", "description": "b"}),
+        Call("Read", {"file_path": str(project / "status.txt")}),
+        Call("Bash", {"command": "sleep 2; echo c", "description": "c"}),
+    ))  # fmt: skip
+    script = Script([batch, batch, batch])
+    done = run_claude(clients, script, home, project, ["Bash", "Read"])
+    assert done.returncode == 0, done.stderr[-2000:]
+    logs = list((project / ".dos" / "streams").glob("*.jsonl"))
+    records = read_records(str(logs[0]))
+    assert len(records) == 12 and not any(r.step.artifact for r in records)
+    # Each call repeats once a round, four calls apart: nothing repeats in a row.
+    assert [i for i, r in enumerate(records) if r.verdict_state] == []
+
+
+def test_claude_code_refusals_send_no_hook_event_and_report_no_loop(
+    clients: Path, daemon: DaemonProcess, home: Path, tmp_path: Path
+) -> None:
+    """A call the permission rules refuse, three times: no PostToolUse or
+    PostToolUseFailure fires, and the report on the transcript finds no loop either."""
+    project = tmp_path / "project"
+    project.mkdir()
+    install_hook("claude", home, daemon)
+    script = Script([Call("Bash", {"command": "rm -rf build", "description": "clean"})] * 3)
+    done = run_claude(clients, script, home, project, ["Read"])
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert not (project / ".dos").exists()  # no hook event, no log
+    transcripts = list((home / ".claude" / "projects").rglob("*.jsonl"))
+    report = subprocess.run(
+        [sys.executable, "-m", "streamd.client", "report", *map(str, transcripts), "--json"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    data = json.loads(report.stdout)
+    assert data["tool_calls"] == 3 and data["loops"] == 0
 
 
 def test_codex(clients: Path, daemon: DaemonProcess, home: Path, tmp_path: Path) -> None:

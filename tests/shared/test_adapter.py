@@ -8,13 +8,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from streamd.shared import (
+    DEFAULT_POLICY,
     HookEvent,
+    Step,
     adapt_event,
     canonical_bytes,
+    encode_record,
     hosts,
     parse_event,
     safe_session_name,
 )
+from streamd.shared._record import parse_line
+from streamd.shared.rules import Detector
 
 
 def sha16(data: bytes) -> str:
@@ -239,3 +244,84 @@ class TestDigestImplementations:
         from streamd.shared._adapter import _builtin_sha256
 
         assert _builtin_sha256()(data).hexdigest() == hashlib.sha256(data).hexdigest()
+
+
+class TestHostArtifacts:
+    """What a host answers in place of a call it did not run is no attempt of the agent's."""
+
+    def _step(self, **fields: object) -> Step:
+        event = {"tool_name": "Read", "tool_input": {"file_path": "a"}, **fields}
+        step = adapt_event(event).step
+        assert step is not None
+        return step
+
+    @pytest.mark.parametrize(
+        ("fields", "kind"),
+        [
+            (
+                {"hook_event_name": "PostToolUseFailure",
+                 "error": "<tool_use_error>Sibling tool call errored</tool_use_error>"},
+                "cancelled",
+            ),
+            (
+                {"hook_event_name": "PostToolUseFailure", "error": "Sibling tool call errored"},
+                "cancelled",
+            ),
+            (
+                {"hook_event_name": "PostToolUseFailure", "is_interrupt": True, "error": "x"},
+                "interrupted",
+            ),
+            (
+                {"hook_event_name": "PostToolUseFailure",
+                 "error": "The user doesn't want to proceed with this tool use. The tool use "
+                          "was rejected (eg. if it was a file edit, the new_string was NOT "
+                          "written to the file). STOP what you are doing"},
+                "refused",
+            ),
+            ({"hook_event_name": "PostToolUseFailure", "error": "User rejected tool use"},
+             "refused"),
+            ({"tool_response": "exec command rejected by user"}, "refused"),
+            ({"tool_response": {"resultType": "rejected", "textResultForLlm": "no"}},
+             "refused"),
+            ({"tool_response": "[Request interrupted by user for tool use]"}, "interrupted"),
+        ],
+    )  # fmt: skip
+    def test_each_dialect(self, fields: dict[str, object], kind: str) -> None:
+        step = self._step(**fields)
+        assert step.artifact == kind
+        assert step.result_digest is None and step.failure_digest is None
+
+    def test_a_real_failure_is_no_artifact(self) -> None:
+        step = self._step(hook_event_name="PostToolUseFailure", error="EISDIR: illegal operation")
+        assert step.artifact is None and step.failure_digest is not None
+
+    def test_an_artifact_neither_extends_nor_breaks_a_run(self) -> None:
+        same = Step("Read", "a" * 16, "r" * 16)
+        cancelled = Step("Read", "b" * 16, artifact="cancelled")
+        detector = Detector(DEFAULT_POLICY)
+        verdicts = [detector.push(s) for s in (same, same, cancelled, cancelled, same)]
+        assert [v.state.value for v in verdicts] == [
+            "ADVANCING", "ADVANCING", "ADVANCING", "ADVANCING", "REPEATING"
+        ]  # fmt: skip
+        assert detector.steps == 5
+
+    def test_five_cancellations_fire_nothing(self) -> None:
+        detector = Detector(DEFAULT_POLICY)
+        cancelled = Step("Read", "b" * 16, artifact="cancelled")
+        assert not any(detector.push(cancelled).fired for _ in range(5))
+
+    def test_the_record_keeps_the_artifact_and_no_result(self) -> None:
+        line = encode_record(Step("Read", "b" * 16, artifact="refused"), step_index=3)
+        raw = json.loads(line)
+        assert raw["streamd_artifact"] == "refused" and raw["result_digest"] is None
+        assert parse_line(line)[0].step.artifact == "refused"
+
+
+def test_a_file_quoting_an_artifact_is_still_a_result() -> None:
+    event = {
+        "tool_name": "Read",
+        "tool_input": {"file_path": "notes.md"},
+        "tool_response": "# notes\nClaude said: Sibling tool call errored\n",
+    }
+    step = adapt_event(event).step
+    assert step is not None and step.artifact is None and step.result_digest is not None
