@@ -13,6 +13,10 @@ fires. Figures over the labeled runs:
 - legit: warnings inside spans the labelers marked as legitimate repetition;
 - rest/1k: warnings per 1,000 calls over the unlabeled runs.
 
+streamd's findings are scored for both audiences: its advice to the model, and every
+finding (its notes for people too). The figures come per split: the first 119 labeled
+runs (the rules were designed on them), the second round of 63 (none was), and all.
+
     python scripts/eval_loops.py [--corpus ../shared/corpus] [--json]
 """
 
@@ -123,12 +127,23 @@ def streamd_steps(calls: list[Call], *, absent_results: bool = False) -> list[St
 
 
 Firing = Callable[[list[Call], list[Step]], list[bool]]
+ADVICE = "streamd advice (all rules, for the model)"
+NOTES = "streamd notes (all rules, for people)"
+FIRST_ROUND = 119
+"""Label lines of the first round, which the rules were designed on; the rest (63) came
+in a second round, to check them on runs nobody designed on."""
 
 
-def streamd_detector(policy: Policy) -> Firing:
+def streamd_detector(policy: Policy, *, people: bool = False) -> Firing:
+    """streamd's advice to the model; with ``people``, every finding (the notes too)."""
+
     def fire(calls: list[Call], steps: list[Step]) -> list[bool]:
         detector = Detector(policy)
-        return [detector.push(step).fired for step in steps]
+        out = []
+        for step in steps:
+            verdict = detector.push(step)
+            out.append(verdict.fired and (people or verdict.audience == "model"))
+        return out
 
     return fire
 
@@ -188,7 +203,8 @@ def detectors() -> dict[str, Firing]:
     table: dict[str, Firing] = {
         f"streamd {rule}": streamd_detector(Policy(rules=(rule,))) for rule in RULES
     }
-    table["streamd (all rules)"] = streamd_detector(Policy())
+    table[ADVICE] = streamd_detector(Policy())
+    table[NOTES] = streamd_detector(Policy(), people=True)
     table["Gemini CLI (5 identical calls)"] = identical_calls(5)
     table["Cline (3 identical calls)"] = identical_calls(3)
     table["Roo Code (4th identical call)"] = identical_calls(4)
@@ -229,15 +245,30 @@ def score_run(score: Score, fired: list[bool], label: dict[str, Any] | None) -> 
             score.latencies.append(hits[0] - episode["detectable_from"])
 
 
-def evaluate(corpus: Path, *, absent_results: bool = False) -> list[dict[str, Any]]:
+def evaluate(corpus: Path, *, absent_results: bool = False) -> dict[str, list[dict[str, Any]]]:
+    """Per split (``first`` 119 labeled runs, ``second`` 63, ``all``), a row per detector;
+    ``rest_per_1k`` is over the unlabeled runs in every split."""
     runs, labels = load(corpus)
+    order = label_order(corpus)
+    first = set(order[:FIRST_ROUND])
     table = detectors()
-    scores = {name: Score(name) for name in table}
+    splits = {"first": set(first), "second": set(order[FIRST_ROUND:]), "all": set(order)}
+    scores = {split: {name: Score(name) for name in table} for split in splits}
     for run_id, calls in runs.items():
         steps = streamd_steps(calls, absent_results=absent_results)
         for name, fire in table.items():
-            score_run(scores[name], fire(calls, steps), labels.get(run_id))
-    return [s.row() for s in scores.values()]
+            fired = fire(calls, steps)
+            for split, ids in splits.items():
+                label = labels.get(run_id)
+                if label is not None and run_id not in ids:
+                    continue
+                score_run(scores[split][name], fired, label)
+    return {split: [s.row() for s in by_name.values()] for split, by_name in scores.items()}
+
+
+def label_order(corpus: Path) -> list[int]:
+    with open(corpus / "labels.jsonl", encoding="utf-8") as f:
+        return [json.loads(line)["id"] for line in f if line.strip()]
 
 
 def _pct(value: float | None) -> str:
@@ -274,14 +305,23 @@ def main() -> int:
             file=sys.stderr,
         )
         return 2
-    rows = evaluate(args.corpus, absent_results=args.absent_results)
+    by_split = evaluate(args.corpus, absent_results=args.absent_results)
     if args.json:
-        for row in rows:
-            print(json.dumps(row))
-    else:
+        for split, rows in by_split.items():
+            for row in rows:
+                print(json.dumps({"split": split, **row}))
+        return 0
+    titles = {
+        "first": f"First round: the {FIRST_ROUND} labeled runs the rules were designed on",
+        "second": "Second round: the 63 labeled runs no rule was designed on",
+        "all": "All 182 labeled runs",
+    }
+    for split, rows in by_split.items():
+        print(f"\n{titles[split]}\n")
         print("\n".join(markdown(rows)))
-        overall = next(r for r in rows if r["detector"] == "streamd (all rules)")
-        print(f"\nstreamd (all rules) recall by kind: {overall['recall_by_kind']}")
+        for name in (ADVICE, NOTES):
+            row = next(r for r in rows if r["detector"] == name)
+            print(f"\n{name} recall by kind: {row['recall_by_kind']}")
     return 0
 
 

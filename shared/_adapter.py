@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ._calls import canonical_input, writes
 from ._shape import failure_gist, normalize
 from ._verdict import Step
 
@@ -261,6 +262,18 @@ def call_digest(event: Mapping[str, object]) -> str | None:
     )
 
 
+def canonical_call_digest(event: Mapping[str, object]) -> str | None:
+    """The digest of the call with its arguments in canonical form (``Step.call``);
+    None when it names no tool."""
+    tool_name = event.get("tool_name")
+    if not isinstance(tool_name, str) or not tool_name:
+        return None
+    tool_input = event.get("tool_input")
+    tool_input = {} if tool_input is None else tool_input
+    canonical = canonical_input(tool_name.casefold(), tool_input, _str_or_none(event.get("cwd")))
+    return digest(canonical_bytes({"tool": tool_name, "input": canonical}))
+
+
 def adapt_event(
     event: Mapping[str, object],
     *,
@@ -286,8 +299,15 @@ def adapt_event(
         if args_digest is None:
             args_digest = digest(canonical_bytes({"tool": tool_name, "input": tool_input}))
         result = _result_of(event, event_name)
+        folded = tool_name.casefold()
+        cwd = _str_or_none(event.get("cwd"))
+        canonical = canonical_input(folded, tool_input, cwd)
+        call = None
+        if canonical is not tool_input:
+            call = digest(canonical_bytes({"tool": tool_name, "input": canonical}))
+        effect = writes(folded, tool_input)
         if result is _ABSENT:
-            step = Step(tool_name, args_digest)
+            step = Step(tool_name, args_digest, call_digest=call, writes=effect)
         else:
             raw = canonical_bytes(result)
             result_digest = digest(raw)
@@ -299,7 +319,7 @@ def adapt_event(
                 failure = failure_of(event_name, result)
             artifact = artifact_of(event, result, failure)
             if artifact is not None:
-                step = Step(tool_name, args_digest, artifact=artifact)
+                step = Step(tool_name, args_digest, artifact=artifact, call_digest=call)
                 result, failure = _ABSENT, None
             else:
                 gist = failure_gist(failure) if failure is not None else ""
@@ -309,6 +329,8 @@ def adapt_event(
                     result_digest,
                     _shape_digest(raw) if shape else None,
                     digest(gist.encode("utf-8")) if gist else None,
+                    call_digest=call,
+                    writes=effect,
                 )
     session_id = event.get("session_id")
     return HookEvent(

@@ -140,6 +140,8 @@ def decide(
     result = event.result if event.has_result else None
 
     def answer(verdict: Verdict) -> bytes:
+        if verdict.audience != "model" and not detector.policy.notes_to_model:
+            return b""  # a note for people: recorded, not said
         return render_answer(
             verdict,
             event_name=target.host_event,
@@ -162,6 +164,8 @@ def decide(
             "count": verdict.repeat_run,
             "period": verdict.period,
         }
+        if verdict.audience != "model":
+            fired["audience"] = verdict.audience
     try:
         record = encode_record(
             step,

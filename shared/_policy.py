@@ -19,6 +19,7 @@ from .rules._base import check_int, settings_from_table
 POLICY_FILENAME = "dos.toml"
 POLICY_TABLE = "tool_stream"
 STREAMD_TABLE = "streamd"
+MODEL_HEARS = ("advice", "all")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,10 +32,15 @@ class Policy:
     ignore_tools: frozenset[str] = frozenset()
     rules: tuple[str, ...] = RULES
     settings: Mapping[str, Counts] = field(default_factory=dict, hash=False)
+    model: str = "advice"
+    """What the model hears: ``advice`` (the precise findings) or ``all`` (the notes for
+    people too)."""
     ignored: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         Counts(check_int("repeat_n", self.repeat_n), check_int("stall_n", self.stall_n))
+        if self.model not in MODEL_HEARS:
+            raise PolicyError(f"model must be one of {', '.join(MODEL_HEARS)}, not {self.model!r}")
         unknown = [r for r in self.rules if r not in RULES]
         if unknown:
             raise PolicyError(f"unknown rule {unknown[0]!r} (rules: {', '.join(RULES)})")
@@ -45,6 +51,10 @@ class Policy:
         }
         object.__setattr__(self, "settings", full)
         object.__setattr__(self, "ignored", frozenset(t.casefold() for t in self.ignore_tools))
+
+    @property
+    def notes_to_model(self) -> bool:
+        return self.model == "all"
 
     @property
     def exact_only(self) -> bool:
@@ -83,8 +93,14 @@ _CONFIGURABLE = tuple(name for name in RULES if BY_NAME[name].make is not None)
 
 
 def _with_streamd(base: Policy, table: Mapping[str, object], source: str) -> Policy:
-    _known_keys(table, {"rules", *_CONFIGURABLE}, STREAMD_TABLE, source)
+    _known_keys(table, {"rules", "model", *_CONFIGURABLE}, STREAMD_TABLE, source)
     rules = base.rules
+    model = table.get("model", base.model)
+    if model not in MODEL_HEARS:
+        raise PolicyError(
+            f"{source}: [{STREAMD_TABLE}] model must be one of "
+            f"{', '.join(repr(m) for m in MODEL_HEARS)}, not {model!r}"
+        )
     if "rules" in table:
         given = table["rules"]
         names = [given] if isinstance(given, str) else given
@@ -111,7 +127,7 @@ def _with_streamd(base: Policy, table: Mapping[str, object], source: str) -> Pol
             settings[name] = settings_from_table(BY_NAME[name].settings, sub)
         except PolicyError as exc:
             raise PolicyError(f"{source}: {where} {exc}") from None
-    return replace(base, rules=rules, settings=settings)
+    return replace(base, rules=rules, settings=settings, model=str(model))
 
 
 def _known_keys(table: Mapping[str, object], known: set[str], name: str, source: str) -> None:

@@ -4,8 +4,10 @@ object per line at ``<workspace>/.dos/streams/<sid>.jsonl``.
 streamd adds optional fields: ``tool_use_id`` (its idempotency key), ``shape_digest``
 (only where noise made it differ from ``result_digest``), ``failure_digest`` (a failed
 call's error gist), ``streamd_verdict`` (the rule that fired, its state, count and
-period) and ``streamd_artifact`` (a call the host cancelled, the user refused or
-interrupted: recorded with no result, and skipped by every streamd rule).
+period), ``streamd_artifact`` (a call the host cancelled, the user refused or
+interrupted: recorded with no result, and skipped by every streamd rule),
+``call_digest`` (the call with its arguments in canonical form, where that differs)
+and ``streamd_writes`` (the call may change files).
 ``verdict_state`` keeps dos-kernel's meaning: the exact rule's verdict.
 Readers skip what they cannot use: blank and torn lines, other families, newer
 versions, records without a string ``tool_name``/``args_digest``.
@@ -96,6 +98,10 @@ def encode_record(
         record["failure_digest"] = step.failure_digest
     if step.artifact is not None:
         record["streamd_artifact"] = step.artifact
+    if step.call_digest is not None and step.call_digest != step.args_digest:
+        record["call_digest"] = step.call_digest
+    if step.writes:
+        record["streamd_writes"] = True
     if streamd_verdict:
         record["streamd_verdict"] = streamd_verdict
     line = json.dumps(record, sort_keys=True, ensure_ascii=False).translate(_LINE_BREAKS)
@@ -143,6 +149,8 @@ def parse_record(obj: object) -> Record | None:
             shape,
             _str(obj.get("failure_digest")),
             _str(obj.get("streamd_artifact")),
+            _str(obj.get("call_digest")),
+            obj.get("streamd_writes") is True,
         ),
         step_index if isinstance(step_index, int) and not isinstance(step_index, bool) else None,
         _str(obj.get("verdict_state")),

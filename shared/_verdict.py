@@ -28,7 +28,9 @@ class Step:
     exact digest is its shape);
     ``failure_digest`` fingerprints a failed call's error;
     ``artifact`` names what the host did instead of running the call (``cancelled``,
-    ``refused``, ``interrupted``): no attempt of the agent's, so no rule counts it."""
+    ``refused``, ``interrupted``): no attempt of the agent's, so no rule counts it;
+    ``call_digest`` hashes the call with its arguments in canonical form (None: the
+    same as ``args_digest``); ``writes``: the call may change files."""
 
     tool_name: str
     args_digest: str
@@ -36,6 +38,13 @@ class Step:
     shape_digest: str | None = None
     failure_digest: str | None = None
     artifact: str | None = None
+    call_digest: str | None = None
+    writes: bool = False
+
+    @property
+    def call(self) -> str:
+        """The call's identity for rules that see through spelling."""
+        return self.call_digest or self.args_digest
 
     def _tool(self, policy: Policy) -> str | None:
         """The casefolded tool when this step can extend a run: it has a result and its
@@ -64,6 +73,10 @@ class Verdict:
     reason: str
     rule: str = "exact"
     period: int = 1
+    audience: str = "model"
+    """``model``: advice precise enough to interrupt the agent with; ``people``: a note
+    for ``status``, ``replay`` and ``report``, which the model hears only when the
+    policy says so."""
 
     @property
     def fired(self) -> bool:

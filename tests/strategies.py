@@ -28,7 +28,14 @@ def rich_steps(draw: st.DrawFn) -> Step:
     shape = None if result is None else draw(st.sampled_from([None, "s1", "s2"]))
     failure = None if result is None else draw(st.sampled_from([None, None, "f1", "f2"]))
     return Step(
-        draw(st.sampled_from(TOOLS)), draw(st.sampled_from(DIGESTS)), result, shape, failure
+        draw(st.sampled_from([*TOOLS, "Edit", "Write"])),
+        draw(st.sampled_from(DIGESTS)),
+        result,
+        shape,
+        failure,
+        artifact=draw(st.sampled_from([None] * 7 + ["cancelled"])),
+        call_digest=draw(st.sampled_from([None, None, "cccccccccccccccc"])),
+        writes=draw(st.sampled_from([False, False, False, True])),
     )
 
 

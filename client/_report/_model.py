@@ -25,6 +25,7 @@ from streamd.shared import (
     adapt_event,
     call_digest,
     canonical_bytes,
+    canonical_call_digest,
     excerpt,
     failure_gist,
     hosts,
@@ -94,7 +95,9 @@ def analyze(t: Transcript, policy: Policy, *, keep_steps: bool = False) -> Sessi
     sizes: list[int] = []
     open_loop: Loop | None = None
     keys = [_call_digest(e) for e in t.events]
-    recurring = _recurring_calls(keys)
+    window = policy.settings["recurrence"]
+    reach = max(MAX_PERIOD, getattr(window, "window", MAX_PERIOD))
+    recurring = _recurring_calls([_canonical(e) for e in t.events], reach)
     for position, event in enumerate(t.events):
         try:
             adapted = adapt_event(
@@ -132,14 +135,22 @@ def _call_digest(event: dict[str, Any]) -> str | None:
         return None  # adapting it fails too, and says so
 
 
-def _recurring_calls(keys: list[str | None]) -> set[int]:
-    """The positions whose call (tool and arguments) recurs within ``MAX_PERIOD`` steps:
-    only there can a result's shape change a verdict, so only there is it computed."""
+def _canonical(event: dict[str, Any]) -> str | None:
+    try:
+        return canonical_call_digest(event)
+    except RecursionError:
+        return None
+
+
+def _recurring_calls(keys: list[str | None], reach: int) -> set[int]:
+    """The positions whose call (tool and canonical arguments) recurs within ``reach``
+    steps (a cycle's longest period, the recurrence rule's window): only there can a
+    result's shape change a verdict, so only there is it computed."""
     recurring: set[int] = set()
     for i, key in enumerate(keys):
         if key is None:
             continue
-        for j in range(i + 1, min(len(keys), i + MAX_PERIOD + 1)):
+        for j in range(i + 1, min(len(keys), i + reach + 1)):
             if keys[j] == key:
                 recurring.update((i, j))
     return recurring

@@ -1,21 +1,29 @@
 """``Detector``: every enabled rule over one session's steps, beside dos-kernel's exact
 rule, which always runs (each record keeps its verdict). The verdict is the strongest
-enabled rule that fires: STALLED over REPEATING, then the order of ``SPECS``; with only
-``exact`` enabled it is dos-kernel's verdict."""
+enabled rule's advice for the model (STALLED over REPEATING, then the order of
+``SPECS``), else its strongest note for people; with only ``exact`` enabled it is
+dos-kernel's verdict."""
 
 from __future__ import annotations
 
+from collections import deque
 from typing import TYPE_CHECKING
 
 from .._verdict import Step, StreamState, Verdict
-from . import cycle, exact, failure, noisy
+from . import cycle, exact, failure, noisy, recurrence
 from ._base import RANK, RuleSpec
 
 if TYPE_CHECKING:
     from .._policy import Policy
     from ._base import Rule
 
-SPECS: tuple[RuleSpec, ...] = (exact.SPEC, noisy.SPEC, failure.SPEC, cycle.SPEC)
+SPECS: tuple[RuleSpec, ...] = (
+    exact.SPEC,
+    noisy.SPEC,
+    failure.SPEC,
+    cycle.SPEC,
+    recurrence.SPEC,
+)
 BY_NAME = {spec.name: spec for spec in SPECS}
 RULES = tuple(spec.name for spec in SPECS)
 
@@ -23,12 +31,25 @@ RULES = tuple(spec.name for spec in SPECS)
 class Detector:
     """``steps`` is the next step index."""
 
-    __slots__ = ("_exact_on", "_ignored", "_rules", "exact", "policy", "steps")
+    __slots__ = (
+        "_artifacts",
+        "_exact_on",
+        "_ignored",
+        "_real",
+        "_rules",
+        "exact",
+        "policy",
+        "steps",
+    )
 
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
         self.exact = exact.StreamTracker(policy)
         self.steps = 0
+        self._real = 0
+        self._artifacts: deque[int] = deque()
+        """Where the host's artifacts were: the rules skip them, so a state reaches
+        back past them."""
         self._exact_on = "exact" in policy.rules
         self._ignored = policy.ignored
         self._rules: list[Rule] = []
@@ -44,6 +65,8 @@ class Detector:
             self.policy, run=self.exact.run, last=self.exact.last, steps=self.exact.steps
         )
         other.steps = self.steps
+        other._real = self._real
+        other._artifacts = deque(self._artifacts)
         other._exact_on = self._exact_on
         other._ignored = self._ignored
         other._rules = [rule.clone() for rule in self._rules]
@@ -61,23 +84,37 @@ class Detector:
 
     def push(self, step: Step) -> Verdict:
         if step.artifact is not None:  # the host's doing, not an attempt: no rule sees it
+            self._artifacts.append(self.steps)
+            if len(self._artifacts) > 64:
+                horizon = self.steps - self.reach()
+                while self._artifacts and self._artifacts[0] < horizon:
+                    self._artifacts.popleft()
             self.steps += 1
             self.exact.steps += 1
             return Verdict(StreamState.ADVANCING, 0, None, f"the host's ({step.artifact})")
         verdict = self.exact.push(step)
         self.steps += 1
+        self._real += 1
         tool: str | None = None
         if step.result_digest is not None:
             tool = step.tool_name.casefold()
             if tool in self._ignored:
                 tool = None
         chosen = verdict if self._exact_on and verdict.fired else None
+        note: Verdict | None = None
         for rule in self._rules:
             fired = rule.push(step, tool)
-            if fired is not None and (chosen is None or RANK[fired.state] > RANK[chosen.state]):
+            if fired is None:
+                continue
+            if fired.audience != "model":
+                if note is None or RANK[fired.state] > RANK[note.state]:
+                    note = fired
+            elif chosen is None or RANK[fired.state] > RANK[chosen.state]:
                 chosen = fired
         if chosen is not None:
             return chosen
+        if note is not None:  # for people; the model hears it only if the policy says so
+            return note
         if verdict.fired:  # the exact rule is switched off
             return Verdict(StreamState.ADVANCING, verdict.repeat_run, None, "no rule fired")
         return verdict
@@ -85,4 +122,15 @@ class Detector:
     def reach(self) -> int:
         """How many trailing steps this state depends on: a fold over more steps than
         that, from any starting point, reaches the same state."""
-        return max(self.exact.run, *(rule.reach() for rule in self._rules), 0)
+        need = max(self.exact.run, *(rule.reach() for rule in self._rules), 0)
+        if not self._artifacts:
+            return need
+        need = max(need, 1)  # the state holds the last real step at least
+        if need >= self._real:
+            return self.steps + 1  # all the real steps seen, and perhaps ones before
+        horizon = self.steps - need
+        for position in reversed(self._artifacts):
+            if position < horizon:
+                break
+            horizon -= 1  # an artifact inside the reach: one more record to read
+        return self.steps - horizon

@@ -1,10 +1,12 @@
-"""``failure``: the same tool failing with the same fingerprint (the gist of its error),
-whatever its arguments, a third time with at most ``gap`` other calls between."""
+"""``failure``: the same tool, or tools of one family (``Edit``, ``MultiEdit``, ``Write``),
+failing with the same fingerprint (the gist of its error), whatever the arguments, a
+third time with at most ``gap`` other calls between."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .._calls import family
 from .._errors import PolicyError
 from .._shape import failure_gist
 from .._verdict import FailureKey, Step, Verdict
@@ -49,14 +51,14 @@ class FailureRule:
         now = self._clock
         self._clock += 1
         gap = self.settings.gap
-        fkey = None if tool is None or step.failure_digest is None else (tool, step.failure_digest)
+        kind = family(tool if tool is not None else step.tool_name.casefold())
+        fkey = None if tool is None or step.failure_digest is None else (kind, step.failure_digest)
         chains = self._chains
         chain = chains.get(fkey) if fkey is not None else None
         if chains:
-            # Any other outcome of this tool ends its chains; so does too long a gap.
-            folded = step.tool_name.casefold()
+            # Any other outcome of this family ends its chains; so does too long a gap.
             self._chains = chains = {
-                k: c for k, c in chains.items() if k[0] != folded and now - c.last <= gap
+                k: c for k, c in chains.items() if k[0] != kind and now - c.last <= gap
             }
         if fkey is None:
             return None

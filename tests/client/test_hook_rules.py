@@ -59,6 +59,32 @@ def lookup_cycle(n: int) -> dict[str, Any]:
     }
 
 
+def fix_without_effect(n: int) -> dict[str, Any]:
+    """A test run, an edit, the test again: each edit different, the failure the same."""
+    if n % 2:
+        return {
+            "hook_event_name": "PostToolUse",
+            "tool_name": "Edit",
+            "tool_input": {
+                "file_path": "json.py",
+                "old_string": f"v{n}",
+                "new_string": f"v{n + 1}",
+            },
+            "tool_response": {
+                "filePath": "json.py",
+                "oldString": f"v{n}",
+                "newString": f"v{n + 1}",
+            },
+        }
+    return {
+        "hook_event_name": "PostToolUseFailure",
+        "tool_name": "Bash",
+        "tool_input": {"command": "pytest tests/test_json.py -x"},
+        "error": f"Exit code 1\nFAILED tests/test_json.py::test_key - KeyError: 'j'\n"
+        f"1 failed in 0.{41 + n}s",
+    }
+
+
 SCENARIOS: dict[str, tuple[Scenario, list[str | None], str]] = {
     "failure": (
         [edit_rejected(n) for n in range(5)],
@@ -76,7 +102,19 @@ SCENARIOS: dict[str, tuple[Scenario, list[str | None], str]] = {
         [None, None, None, None, None, "REPEATING"],
         "the last 6 calls are the same 2 calls repeating",
     ),
+    "recurrence": (
+        [fix_without_effect(n) for n in range(5)],
+        [None, None, None, None, "REPEATING"],
+        "the same `Bash` call has failed the same way 3 times recently",
+    ),
 }
+
+
+def only(rule: str, *workspaces: Path) -> None:
+    """Each scenario runs with its rule alone: another may catch the loop first."""
+    for workspace in workspaces:
+        workspace.mkdir(parents=True, exist_ok=True)
+        (workspace / "dos.toml").write_text(f'[streamd]\nrules = ["{rule}"]\n')
 
 
 def play(scenario: Scenario, workspace: Path, socket_path: Path, start: int = 0) -> list[bytes]:
@@ -104,6 +142,7 @@ class TestRulesThroughTheHook:
     ) -> None:
         scenario, expected, wording = SCENARIOS[rule]
         served, alone = tmp_path / "served", tmp_path / "alone"
+        only(rule, served, alone)
         by_daemon = play(scenario, served, daemon.socket_path)
         by_fallback = play(scenario, alone, sockdir / "absent.sock")
         assert daemon.status().steps_answered == len(scenario)  # the daemon's own answers
@@ -121,6 +160,7 @@ class TestRulesThroughTheHook:
         self, rule: str, daemon: DaemonProcess, tmp_path: Path
     ) -> None:
         scenario, expected, _ = SCENARIOS[rule]
+        only(rule, tmp_path)
         head = play(scenario[:2], tmp_path, daemon.socket_path)
         assert daemon.status().steps_answered == 2
         daemon.kill()
@@ -138,3 +178,32 @@ class TestRulesThroughTheHook:
         assert play(scenario, tmp_path, daemon.socket_path) == [b""] * 5
         assert all("streamd_verdict" not in r for r in raw_records(tmp_path, SESSION))
         assert all("failure_digest" in r for r in raw_records(tmp_path, SESSION))
+
+
+def reread_after_edits(n: int) -> dict[str, Any]:
+    """A view of one file, re-read after each edit elsewhere: the same page each time."""
+    if n % 2:
+        return fix_without_effect(n)
+    return {
+        "hook_event_name": "PostToolUse",
+        "tool_name": "Read",
+        "tool_input": {"file_path": "notes.md"},
+        "tool_response": {"type": "text", "file": {"filePath": "notes.md", "content": "todo"}},
+    }
+
+
+class TestNotesForPeople:
+    def test_a_note_is_recorded_and_not_said(self, daemon: DaemonProcess, tmp_path: Path) -> None:
+        only("recurrence", tmp_path)
+        outs = play([reread_after_edits(n) for n in range(5)], tmp_path, daemon.socket_path)
+        assert outs == [b""] * 5
+        fired = raw_records(tmp_path, SESSION)[-1]["streamd_verdict"]
+        assert (fired["rule"], fired["audience"]) == ("recurrence", "people")
+
+    def test_the_model_hears_notes_when_the_policy_says_so(
+        self, daemon: DaemonProcess, tmp_path: Path
+    ) -> None:
+        tmp_path.mkdir(exist_ok=True)
+        (tmp_path / "dos.toml").write_text('[streamd]\nrules = ["recurrence"]\nmodel = "all"\n')
+        outs = play([reread_after_edits(n) for n in range(5)], tmp_path, daemon.socket_path)
+        assert [state(o) for o in outs] == [None, None, None, None, "REPEATING"]

@@ -145,8 +145,14 @@ class TestEvalLoops:
         corpus = self.write_corpus(tmp_path)
         done = run_script("eval_loops.py", "--corpus", str(corpus), "--json")
         assert done.returncode == 0, done.stderr
-        rows = {r["detector"]: r for r in map(json.loads, done.stdout.splitlines())}
-        overall = rows["streamd (all rules)"]
+        lines = list(map(json.loads, done.stdout.splitlines()))
+        rows = {r["detector"]: r for r in lines if r["split"] == "all"}
+        first = {r["detector"]: r for r in lines if r["split"] == "first"}
+        second = {r["detector"]: r for r in lines if r["split"] == "second"}
+        overall = rows["streamd advice (all rules, for the model)"]
+        assert first[overall["detector"]]["episodes"] == 1  # both labeled runs are first-round
+        assert second[overall["detector"]]["episodes"] == 0
+        assert rows["streamd notes (all rules, for people)"]["caught"] == 1
         assert (overall["caught"], overall["episodes"]) == (1, 1)
         assert overall["latency_median"] == 0 and overall["false_per_1k"] == 0
         assert overall["precision"] == 1.0

@@ -92,8 +92,14 @@ class TestLoadPolicy:
 
 class TestStreamdTable:
     def test_defaults_run_every_rule(self) -> None:
-        assert DEFAULT_POLICY.rules == ("exact", "noisy", "failure", "cycle")
+        assert DEFAULT_POLICY.rules == ("exact", "noisy", "failure", "cycle", "recurrence")
+        assert DEFAULT_POLICY.model == "advice"
         assert not DEFAULT_POLICY.exact_only
+
+    def test_model_hears_advice_or_all(self) -> None:
+        assert parse_policy('[streamd]\nmodel = "all"\n', source="d").notes_to_model
+        with pytest.raises(PolicyError, match=r"\[streamd\] model must be one of"):
+            parse_policy('[streamd]\nmodel = "everything"\n', source="d")
 
     def test_reads_rules_and_thresholds(self) -> None:
         policy = parse_policy(
