@@ -199,6 +199,25 @@ _GIST_SCAN = 8192
 (tracebacks, test summaries) what a tool printed."""
 
 
+# An exit status alone, or a warning printed before every error, is not what failed.
+_NOT_THE_ERROR = re.compile(
+    r"""[ \t>*|-]*+(?:
+        (?:Exit|exit)\ (?:[Cc]ode|status):?\ *-?\d++\s*$
+      | Process\ exited\ with\ (?:exit\ )?code\ -?\d++
+      | Command\ (?:failed|exited)\ with\ exit\ code\ -?\d++\s*$
+      | npm\ (?:warn|WARN)\b | (?:[Ww]arning|WARNING|WARN)\b:? | [\w.]*Warning:
+    )""",
+    re.VERBOSE,
+)
+# A test runner's summary counts (pytest, unittest, cargo, go, jest, vitest, mocha,
+# rspec): kept in the gist, so a shrinking failure count is a new gist.
+_SUMMARY = re.compile(
+    r"^[^\n]*?(?:\b\d++\ (?:failed|failing|failures?|errors?)\b|\((?:failures|errors)=\d++)"
+    r"[^\n]*+$",
+    re.MULTILINE,
+)
+
+
 # Where a failure sits moves with every edit; what it is does not.
 _POSITION = re.compile(r"\b([Ll]ine|[Cc]ol(?:umn)?) \d++|(\.\w++|\w\b):\d++(?::\d++)?\b")
 _TAG = re.compile(r"<[^<>\n]*+>")
@@ -215,7 +234,8 @@ def failure_gist(text: str) -> str:
     Long quoted spans (an echoed input) are elided."""
     if len(text) > 2 * _GIST_SCAN:
         text = text[:_GIST_SCAN] + "\n" + text[-_GIST_SCAN:]
-    head = _LONG_QUOTE.sub("<quoted>", normalize(text))
+    normalized = normalize(text)
+    head = _LONG_QUOTE.sub("<quoted>", normalized)
     found: dict[int, str] = {}
     for match in _GIST.finditer(head):
         found[match.start()] = match.group(1)
@@ -231,14 +251,20 @@ def failure_gist(text: str) -> str:
             at = head.find(word, end)
     lines: list[str] = []
     for _, line in sorted(found.items()):
+        if _NOT_THE_ERROR.match(line):
+            continue
         line = _POSITION.sub(_no_position, line.strip())[:GIST_WIDTH]
         if line not in lines:
             lines.append(line)
             if len(lines) == GIST_LINES:
                 break
     if not lines:
-        if not _LETTER.search(_TAG.sub("", head)):
+        said = (ln for ln in head.splitlines() if ln.strip() and not _NOT_THE_ERROR.match(ln))
+        firsts = list(itertools.islice(said, GIST_LINES))
+        if not any(_LETTER.search(_TAG.sub("", ln)) for ln in firsts):
             return ""
-        firsts = itertools.islice((ln for ln in head.splitlines() if ln.strip()), GIST_LINES)
         lines = [_POSITION.sub(_no_position, ln.strip())[:GIST_WIDTH] for ln in firsts]
+    # A test runner's counts go last, whatever else was kept: 2 failed, then 1, is progress.
+    counts = [m.group(0).strip()[:GIST_WIDTH] for m in _SUMMARY.finditer(normalized)][-2:]
+    lines += [c for c in counts if c not in lines]
     return "\n".join(lines)

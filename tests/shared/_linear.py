@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from streamd.shared import _adapter, _agents, _shape
+from streamd.shared import _adapter, _agents, _calls, _shape
 from streamd.shared.hosts import codex
 
 if TYPE_CHECKING:
@@ -31,6 +31,8 @@ def _uses() -> dict[str, Use]:
         "redraw": s._redrawn,
         "progress": lambda t: s._PROGRESS.sub("<progress>", t),
         "gist": lambda t: list(s._GIST.finditer(t)),
+        "test summary": lambda t: list(s._SUMMARY.finditer(t)),
+        "not the error": lambda t: s._NOT_THE_ERROR.match(t),
         "long quote": lambda t: s._LONG_QUOTE.sub("<quoted>", t),
         "position": lambda t: s._POSITION.sub(s._no_position, t),
         "tag": lambda t: s._TAG.sub("", t),
@@ -40,6 +42,9 @@ def _uses() -> dict[str, Use]:
         "month": lambda t: s._MONTH.search(t),
         "error opening": lambda t: _adapter._ERROR_OPENING.match(t),
         "exit line": lambda t: _adapter._EXIT_LINE.search(t),
+        "artifact": lambda t: _adapter.artifact_of({}, t, None),
+        "writes": lambda t: _calls._WRITES.search(t),
+        "canonical command": lambda t: _calls.canonical_command(t, "/w/p"),
         "codex exit": lambda t: codex._EXIT.search(t),
         "bash block": lambda t: _agents._BASH_BLOCK.findall(t),
         "returncode": lambda t: _agents._RETURNCODE.search(t),

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -148,3 +150,46 @@ class TestFailureGist:
     )
     def test_a_silent_failure_has_no_gist(self, text: str) -> None:
         assert failure_gist(text) == ""
+
+
+RUNNERS = Path(__file__).resolve().parents[1] / "fixtures" / "runners"
+COUNTS = {
+    "pytest": "2 failed, 1 passed",
+    "unittest": "FAILED (failures=2)",
+    "cargo": "1 passed; 2 failed",
+    "jest": "Tests:       2 failed, 1 passed, 3 total",
+    "vitest": "Tests  2 failed | 1 passed (3)",
+    "mocha": "2 failing",
+    "npm": "2 failing",
+    "rspec": "3 examples, 2 failures",
+}
+
+
+class TestRunnerFingerprints:
+    """Real output of each test runner (``tests/fixtures/runners/make.sh``), as Claude
+    Code reports a failed command: two tests failing, then one."""
+
+    @staticmethod
+    def gist(runner: str, failing: int) -> str:
+        output = (RUNNERS / f"{runner}-{failing}failed.txt").read_text()
+        return failure_gist("Exit code 1\n" + output)
+
+    @pytest.mark.parametrize("runner", [*COUNTS, "go"])
+    def test_a_shrinking_failure_count_is_a_new_fingerprint(self, runner: str) -> None:
+        assert self.gist(runner, 2) != self.gist(runner, 1)
+        assert "Exit code" not in self.gist(runner, 2)
+
+    @pytest.mark.parametrize("runner", list(COUNTS))
+    def test_the_counts_are_kept(self, runner: str) -> None:
+        assert COUNTS[runner] in self.gist(runner, 2)
+
+    def test_an_exit_status_alone_is_no_fingerprint(self) -> None:
+        assert failure_gist("Exit code 1") == ""
+        assert failure_gist("Exit code 2\n\n") == ""
+
+    def test_warnings_are_not_the_error(self) -> None:
+        text = (
+            "Exit code 1\nnpm warn config production Use `--omit=dev` instead.\n"
+            "DeprecationWarning: the x module is deprecated\nTypeError: add is not a function"
+        )
+        assert failure_gist(text) == "TypeError: add is not a function"
