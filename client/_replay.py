@@ -52,6 +52,7 @@ def print_json(records: list[Record], policy: Policy, out: TextIO) -> None:
             "state": verdict.state.value,
             "repeat_run": verdict.repeat_run,
             "rule": verdict.rule if verdict.fired else None,
+            "audience": verdict.audience if verdict.fired else None,
             "period": verdict.period if verdict.fired and verdict.rule == "cycle" else None,
             "recorded_state": record.verdict_state,
         }
@@ -60,16 +61,18 @@ def print_json(records: list[Record], policy: Policy, out: TextIO) -> None:
 
 def print_table(records: list[Record], policy: Policy, out: TextIO) -> None:
     out.write(
-        f"{'step':>6}  {'state':<9}  {'rule':<7}  {'run':>4}  {'tool':<20}  {'args':<16}  result\n"
+        f"{'step':>6}  {'state':<9}  {'rule':<11}  {'run':>4}  {'tool':<20}  {'args':<16}  result\n"
     )
     fired: dict[str, int] = {}
     for index, record, verdict in replay(records, policy):
         rule = verdict.rule if verdict.fired else "-"
+        if verdict.fired and verdict.audience != "model":
+            rule += "*"  # a note for people, not said to the model
         if verdict.fired:
             fired[rule] = fired.get(rule, 0) + 1
         step = record.step
         out.write(
-            f"{index:>6}  {verdict.state.value:<9}  {rule:<7}  {verdict.repeat_run:>4}  "
+            f"{index:>6}  {verdict.state.value:<9}  {rule:<11}  {verdict.repeat_run:>4}  "
             f"{_clip(step.tool_name, 20):<20}  {step.args_digest:<16}  "
             f"{step.result_digest or '-'}\n"
         )
@@ -80,6 +83,8 @@ def print_table(records: list[Record], policy: Policy, out: TextIO) -> None:
         f"rules {', '.join(policy.rules)} "
         f"(repeat_n={policy.repeat_n}, stall_n={policy.stall_n})\n"
     )
+    if any(rule.endswith("*") for rule in fired):
+        out.write("* a note for people: recorded and shown here, not said to the model\n")
 
 
 def _clip(text: str, width: int) -> str:

@@ -21,6 +21,8 @@ def as_json(report: Report, *, excerpts: bool) -> dict[str, Any]:
         "skipped_by_reason": dict(report.skipped),
         "loops": report.loops,
         "loops_by_rule": dict(report.loops_by_rule),
+        "loops_for_model": report.loops_by_audience["model"],
+        "loops_for_people": report.loops_by_audience["people"],
         "calls_in_loops": report.calls_in_loops,
         "result_bytes_in_loops": report.result_bytes_in_loops,
         "token_estimate": report.token_estimate,

@@ -58,6 +58,8 @@ class Loop:
     count: int
     gist: str
     result_bytes: int = 0
+    audience: str = "model"
+    """Advice the model would have heard, or a note for people only."""
 
     @property
     def calls(self) -> int:
@@ -123,6 +125,8 @@ def analyze(t: Transcript, policy: Policy, *, keep_steps: bool = False) -> Sessi
             result.loops.append(open_loop)
         open_loop.end = index
         open_loop.count = max(open_loop.count, verdict.repeat_run)
+        if verdict.audience == "model":
+            open_loop.audience = "model"  # advice at any of its calls: the model heard it
     for loop in result.loops:
         loop.result_bytes = sum(sizes[loop.start : loop.end + 1])
     return result
@@ -182,6 +186,7 @@ def _new_loop(verdict: Verdict, index: int, failure: str | None) -> Loop:
         tool=step.tool_name if step else "?",
         count=verdict.repeat_run,
         gist=gist,
+        audience=verdict.audience,
     )
 
 
@@ -194,6 +199,7 @@ class Report:
     tool_calls: int = 0
     skipped: collections.Counter[str] = field(default_factory=collections.Counter)
     loops_by_rule: collections.Counter[str] = field(default_factory=collections.Counter)
+    loops_by_audience: collections.Counter[str] = field(default_factory=collections.Counter)
     calls_in_loops: int = 0
     result_bytes_in_loops: int = 0
     worst: list[SessionResult] = field(default_factory=list)
@@ -213,6 +219,7 @@ class Report:
         self.tool_calls += result.calls
         for loop in result.loops:
             self.loops_by_rule[loop.rule] += 1
+            self.loops_by_audience[loop.audience] += 1
             self.calls_in_loops += loop.calls
             self.result_bytes_in_loops += loop.result_bytes
         if result.loops:

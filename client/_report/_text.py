@@ -20,7 +20,8 @@ def render(report: Report, out: TextIO, *, excerpts: bool) -> None:
     out.write("\n")
     by_rule = ", ".join(f"{rule} {n}" for rule, n in sorted(report.loops_by_rule.items()))
     out.write(
-        f"loops found: {report.loops}{f' ({by_rule})' if by_rule else ''}; "
+        f"loops found: {report.loops}{f' ({by_rule})' if by_rule else ''}"
+        f"{_audiences(report)}; "
         f"{plural(report.calls_in_loops, 'call')} inside them, handing back "
         f"{report.result_bytes_in_loops:,} bytes of results (about "
         f"{report.token_estimate:,} tokens, at {BYTES_PER_TOKEN} bytes a token)\n"
@@ -32,3 +33,11 @@ def render(report: Report, out: TextIO, *, excerpts: bool) -> None:
             f"  {r.session} ({r.format}): {r.calls_in_loops} of {r.calls} calls in loops; "
             f"worst: {r.worst.describe(excerpts=excerpts)}\n"
         )
+
+
+def _audiences(report: Report) -> str:
+    notes = report.loops_by_audience["people"]
+    if not notes:
+        return ""
+    advice = report.loops_by_audience["model"]
+    return f", {advice} advised to the model and {plural(notes, 'note')} for you"

@@ -4,6 +4,8 @@ socket, and the shim's fallback with no daemon, on scenarios modelled on real ru
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -199,6 +201,12 @@ class TestNotesForPeople:
         assert outs == [b""] * 5
         fired = raw_records(tmp_path, SESSION)[-1]["streamd_verdict"]
         assert (fired["rule"], fired["audience"]) == ("recurrence", "people")
+        log = tmp_path / ".dos" / "streams" / f"{SESSION}.jsonl"
+        replayed = subprocess.run(
+            [sys.executable, "-m", "streamd.client", "replay", str(log)],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert "recurrence*" in replayed.stdout and "a note for people" in replayed.stdout
 
     def test_the_model_hears_notes_when_the_policy_says_so(
         self, daemon: DaemonProcess, tmp_path: Path
