@@ -325,3 +325,17 @@ def test_a_file_quoting_an_artifact_is_still_a_result() -> None:
     }
     step = adapt_event(event).step
     assert step is not None and step.artifact is None and step.result_digest is not None
+
+
+def test_two_spellings_of_one_call_are_one_call_for_streamds_rules() -> None:
+    def step(command: str) -> Step:
+        event = {"cwd": "/w/p", "tool_name": "Bash", "tool_input": {"command": command},
+                 "tool_response": "x"}  # fmt: skip
+        adapted = adapt_event(event).step
+        assert adapted is not None
+        return adapted
+
+    relative, absolute = step("python reproduce.py"), step("python /w/p/reproduce.py")
+    assert relative.args_digest != absolute.args_digest  # dos-kernel's digests stay
+    assert relative.call == absolute.call
+    assert relative.call_digest is None  # already canonical: nothing extra recorded
