@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from streamd.shared import StreamdError, _wire, hosts
 from streamd.shared._version import VERSION
 
-from ._options import SOCKET_HELP, add_serve_arguments
+from ._options import SOCKET_HELP, add_serve_arguments, positive_int
 
 if TYPE_CHECKING:
     from ._api import DaemonClient
@@ -63,6 +63,12 @@ def _report(args: argparse.Namespace) -> int:
         policy = load_policy(args.policy) if args.policy else DEFAULT_POLICY
     except PolicyError as exc:
         raise CommandError(f"{exc}; fix the dos.toml and run again") from None
+    if args.stop_at or args.budget:
+        from dataclasses import replace
+
+        from streamd.shared._breaker import Breaker
+
+        policy = replace(policy, breaker=Breaker(args.stop_at, args.budget))
     if args.html and not os.path.isdir(os.path.dirname(os.path.abspath(args.html))):
         raise CommandError(f"--html {args.html}: its folder does not exist; make it first")
     missing = [p for p in args.paths if not os.path.exists(p)]
@@ -419,6 +425,18 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--html", metavar="FILE", help="also write a self-contained page")
     report.add_argument(
         "--no-excerpts", action="store_true", help="leave every error and result text out"
+    )
+    report.add_argument(
+        "--stop-at",
+        type=positive_int,
+        metavar="N",
+        help="what if a circuit breaker stopped the agent when one loop reached N",
+    )
+    report.add_argument(
+        "--budget",
+        type=positive_int,
+        metavar="N",
+        help="what if it stopped the agent once N calls of a session fell inside loops",
     )
     report.set_defaults(handler=_report)
 

@@ -42,6 +42,16 @@ def replay(records: list[Record], policy: Policy) -> Iterator[tuple[int, Record,
         yield index, record, detector.push(record.step)
 
 
+def _loops(records: list[Record], policy: Policy) -> list[int]:
+    """The session's calls inside advised loops after each step."""
+    detector = Detector(policy)
+    out = []
+    for record in records:
+        detector.push(record.step)
+        out.append(detector.in_loops)
+    return out
+
+
 def print_json(records: list[Record], policy: Policy, out: TextIO) -> None:
     for index, record, verdict in replay(records, policy):
         row = {
@@ -64,7 +74,11 @@ def print_table(records: list[Record], policy: Policy, out: TextIO) -> None:
         f"{'step':>6}  {'state':<9}  {'rule':<11}  {'run':>4}  {'tool':<20}  {'args':<16}  result\n"
     )
     fired: dict[str, int] = {}
-    for index, record, verdict in replay(records, policy):
+    stop: int | None = None
+    detector_loops = _loops(records, policy)
+    for (index, record, verdict), in_loops in zip(
+        replay(records, policy), detector_loops, strict=True
+    ):
         rule = verdict.rule if verdict.fired else "-"
         if verdict.fired and verdict.audience != "model":
             rule += "*"  # a note for people, not said to the model
@@ -74,8 +88,12 @@ def print_table(records: list[Record], policy: Policy, out: TextIO) -> None:
         out.write(
             f"{index:>6}  {verdict.state.value:<9}  {rule:<11}  {verdict.repeat_run:>4}  "
             f"{_clip(step.tool_name, 20):<20}  {step.args_digest:<16}  "
-            f"{step.result_digest or '-'}\n"
+            f"{step.result_digest or '-'}"
         )
+        if stop is None and policy.breaker is not None and policy.breaker.trips(verdict, in_loops):
+            stop = index
+            out.write("  <- the circuit breaker stops the agent here")
+        out.write("\n")
     by_rule = ", ".join(f"{rule} {n}" for rule, n in fired.items())
     rules = f" ({by_rule})" if by_rule else ""
     out.write(
@@ -83,6 +101,9 @@ def print_table(records: list[Record], policy: Policy, out: TextIO) -> None:
         f"rules {', '.join(policy.rules)} "
         f"(repeat_n={policy.repeat_n}, stall_n={policy.stall_n})\n"
     )
+    if policy.breaker is not None:
+        where = f"at step {stop}" if stop is not None else "nowhere"
+        out.write(f"the circuit breaker in dos.toml would have stopped this session {where}\n")
     if any(rule.endswith("*") for rule in fired):
         out.write("* a note for people: recorded and shown here, not said to the model\n")
 

@@ -48,7 +48,7 @@ def render_status(reply: proto.StatusReply, *, as_json: bool, out: TextIO) -> No
             s.session[:18],
             s.host,
             str(s.steps),
-            f"{s.state} ({s.rule})" if s.rule else s.state,
+            ("STOPPED " if s.stopped else "") + (f"{s.state} ({s.rule})" if s.rule else s.state),
             str(s.run),
             s.last_tool[:20],
             str(s.firings),

@@ -75,6 +75,8 @@ class SessionInfo(msgspec.Struct, frozen=True):
     """The rule behind ``state`` when it fired."""
     policy_error: str = ""
     """Why the workspace's ``dos.toml`` is not in force (the defaults are), if it is not."""
+    stopped: bool = False
+    """The circuit breaker stopped the agent at the session's newest step."""
 
 
 class StatusReply(msgspec.Struct, tag=_wire.STATUS_REPLY, array_like=True, frozen=True):

@@ -294,6 +294,8 @@ class Daemon:
         if target.event.is_session_end:
             self.table.drop(target.workspace, target.session)
             return proto.Answer(b"")
+        if target.event.is_batch and not os.path.lexists(target.log_path):
+            return proto.Answer(b"")  # nothing recorded yet, so nothing to stop
         session = self.table.session_for(target, request.host)
         session.inflight += 1
         try:
@@ -330,6 +332,7 @@ class Daemon:
                     last_seen=s.last_seen,
                     rule=verdict.rule if verdict is not None and verdict.fired else "",
                     policy_error=_shown(self.table.policies.error(s.workspace) or ""),
+                    stopped=detector is not None and detector.stopped is not None,
                 )
             )
         return proto.StatusReply(

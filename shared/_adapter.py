@@ -28,6 +28,9 @@ EXIT_KEYS = ("exit_code", "exitCode", "returncode", "return_code", "exit_status"
 
 FAILURE_EVENTS = frozenset({"PostToolUseFailure"})
 SESSION_END_EVENTS = frozenset({"SessionEnd"})
+BATCH_EVENTS = frozenset({"PostToolBatch"})
+"""Claude Code's event after each batch of calls: no step of its own, but its answer can
+stop the agent when a failing call's cannot."""
 DEFAULT_EVENT_NAME = "PostToolUse"
 
 
@@ -122,6 +125,10 @@ class HookEvent:
     @property
     def is_session_end(self) -> bool:
         return self.event_name in SESSION_END_EVENTS
+
+    @property
+    def is_batch(self) -> bool:
+        return self.event_name in BATCH_EVENTS
 
     @property
     def has_result(self) -> bool:

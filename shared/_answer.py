@@ -43,14 +43,33 @@ def render_answer(
     result: object | None,
     host: str = hosts.DEFAULT_HOST,
     failure: str | None = None,
+    stop: str | None = None,
+    outlook: str = "",
 ) -> bytes:
     """The bytes to print for this verdict, in ``host``'s dialect for its ``event_name``:
-    empty when there is nothing to say or the event takes no answer."""
+    empty when there is nothing to say or the event takes no answer. ``stop``: the
+    breaker's reason to stop the agent, said where the host can stop it at this event;
+    ``outlook``: how close the breaker is, added to the advice."""
     if not verdict.fired:
         return b""
     h = hosts.get(host)
     answered = h.answered_event(event_name)
     if answered is None:
         return b""
-    payload = h.answer(answered, context_text(verdict, result, failure, host=h))
+    text = context_text(verdict, result, failure, host=h) + outlook
+    payload = h.answer(answered, text)
+    if stop is not None and answered in h.stops:
+        payload = {"continue": False, "stopReason": stop, **payload}
+    return _encoded(payload)
+
+
+def render_stop(reason: str, *, event_name: str | None, host: str = hosts.DEFAULT_HOST) -> bytes:
+    """The stop alone (after a batch), where the host can stop the agent at that event."""
+    h = hosts.get(host)
+    if event_name not in h.stops:
+        return b""
+    return _encoded({"continue": False, "stopReason": reason})
+
+
+def _encoded(payload: dict[str, object]) -> bytes:
     return (json.dumps(payload, sort_keys=True) + "\n").encode("ascii")

@@ -16,7 +16,8 @@ from types import FrameType
 
 from . import hosts
 from ._adapter import HookEvent, adapt_event, parse_event, safe_session_name
-from ._answer import render_answer
+from ._answer import render_answer, render_stop
+from ._breaker import loop_count, stop_reason
 from ._errors import StreamdError
 from ._record import encode_record, log_path
 from ._verdict import Verdict
@@ -106,7 +107,7 @@ def resolve(request: HookRequest) -> Target | None:
             event = adapt_event(host.to_claude_shape(raw), host=host)
     except RecursionError:
         raise TooDeep(f"an event nested past {NESTING} levels was not recorded") from None
-    if event.step is None and not event.is_session_end:
+    if event.step is None and not event.is_session_end and not event.is_batch:
         return None
     if event.session_id is None:
         return None
@@ -135,25 +136,38 @@ def decide(
     ``recorded`` is the verdict of a record already holding this call."""
     event = target.event
     step = event.step
+    if event.is_batch:
+        return Decision(None, _batch_answer(detector, target), None)
     if step is None:
         return NOTHING
     result = event.result if event.has_result else None
+    breaker = detector.policy.breaker
 
-    def answer(verdict: Verdict) -> bytes:
+    def answer(verdict: Verdict, in_loops: int, stop: str | None = None) -> bytes:
         if verdict.audience != "model" and not detector.policy.notes_to_model:
             return b""  # a note for people: recorded, not said
+        armed = breaker is not None and verdict.fired and verdict.audience == "model"
         return render_answer(
             verdict,
             event_name=target.host_event,
             result=result,
             host=target.host,
             failure=event.failure,
+            stop=stop,
+            outlook=breaker.outlook(verdict, in_loops) if armed and breaker else "",
         )
 
     if recorded is not None:
-        return Decision(None, answer(recorded), recorded)
+        return Decision(None, answer(recorded, detector.in_loops), recorded)
     probe = detector.clone()
     verdict = probe.push(step)
+    stop: dict[str, object] | None = None
+    reason = None
+    if breaker is not None and step.artifact is None and breaker.trips(verdict, probe.in_loops):
+        count = loop_count(verdict)
+        stop = {"rule": verdict.rule, "count": count}
+        probe.stopped = (step.tool_name, verdict.rule, count, probe.in_loops)
+        reason = stop_reason(*probe.stopped)
     exact = probe.exact.verdict()
     exact_fired = exact.fired and step.artifact is None
     fired: dict[str, object] | None = None
@@ -174,7 +188,19 @@ def decide(
             run_id=run_id if exact_fired else None,
             tool_use_id=event.tool_use_id,
             streamd_verdict=fired,
+            in_loops=probe.in_loops,
+            stop=stop,
         )
     except UnicodeEncodeError:
         return NOTHING
-    return Decision(record, answer(verdict), verdict, probe)
+    return Decision(record, answer(verdict, probe.in_loops, reason), verdict, probe)
+
+
+def _batch_answer(detector: Detector, target: Target) -> bytes:
+    """After a batch (Claude Code's ``PostToolBatch``): the stop, when the batch's last
+    call tripped the breaker (a failing call's own answer cannot stop Claude Code)."""
+    if detector.stopped is None:
+        return b""
+    return render_stop(
+        stop_reason(*detector.stopped), event_name=target.host_event, host=target.host
+    )

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
+from ._breaker import BREAKER_TABLE, Breaker, parse_breaker
 from ._errors import PolicyError
 from .rules import BY_NAME, RULES, Counts
 from .rules._base import check_int, settings_from_table
@@ -35,6 +36,8 @@ class Policy:
     model: str = "advice"
     """What the model hears: ``advice`` (the precise findings) or ``all`` (the notes for
     people too)."""
+    breaker: Breaker | None = None
+    """The circuit breaker; None (the default) only advises."""
     ignored: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -93,7 +96,12 @@ _CONFIGURABLE = tuple(name for name in RULES if BY_NAME[name].make is not None)
 
 
 def _with_streamd(base: Policy, table: Mapping[str, object], source: str) -> Policy:
-    _known_keys(table, {"rules", "model", *_CONFIGURABLE}, STREAMD_TABLE, source)
+    _known_keys(table, {"rules", "model", BREAKER_TABLE, *_CONFIGURABLE}, STREAMD_TABLE, source)
+    breaker = base.breaker
+    if BREAKER_TABLE in table:
+        breaker = parse_breaker(
+            table[BREAKER_TABLE], f"{source}: [{STREAMD_TABLE}.{BREAKER_TABLE}]"
+        )
     rules = base.rules
     model = table.get("model", base.model)
     if model not in MODEL_HEARS:
@@ -127,7 +135,7 @@ def _with_streamd(base: Policy, table: Mapping[str, object], source: str) -> Pol
             settings[name] = settings_from_table(BY_NAME[name].settings, sub)
         except PolicyError as exc:
             raise PolicyError(f"{source}: {where} {exc}") from None
-    return replace(base, rules=rules, settings=settings, model=str(model))
+    return replace(base, rules=rules, settings=settings, model=str(model), breaker=breaker)
 
 
 def _known_keys(table: Mapping[str, object], known: set[str], name: str, source: str) -> None:

@@ -4,10 +4,11 @@ object per line at ``<workspace>/.dos/streams/<sid>.jsonl``.
 streamd adds optional fields: ``tool_use_id`` (its idempotency key), ``shape_digest``
 (only where noise made it differ from ``result_digest``), ``failure_digest`` (a failed
 call's error gist), ``streamd_verdict`` (the rule that fired, its state, count and
-period), ``streamd_artifact`` (a call the host cancelled, the user refused or
-interrupted: recorded with no result, and skipped by every streamd rule),
-``call_digest`` (the call with its arguments in canonical form, where that differs)
-and ``streamd_writes`` (the call may change files).
+period), ``streamd_loops`` (the session's calls inside advised loops so far, once not
+0), ``streamd_stop`` (the circuit breaker stopped the agent here), ``streamd_artifact``
+(a call the host cancelled, the user refused or interrupted: recorded with no result,
+and skipped by every streamd rule), ``call_digest`` (the call with its arguments in
+canonical form, where that differs) and ``streamd_writes`` (the call may change files).
 ``verdict_state`` keeps dos-kernel's meaning: the exact rule's verdict.
 Readers skip what they cannot use: blank and torn lines, other families, newer
 versions, records without a string ``tool_name``/``args_digest``.
@@ -42,6 +43,10 @@ class Record:
     rule: str | None = None
     """The streamd rule that fired at this step, if any."""
     rule_state: str | None = None
+    in_loops: int | None = None
+    """The session's calls inside advised loops so far (``streamd_loops``)."""
+    stop: tuple[str, int] | None = None
+    """The breaker stopped the agent at this step: its rule and the loop's count."""
 
 
 def log_path(workspace: str, session_name: str) -> str:
@@ -74,6 +79,8 @@ def encode_record(
     tool_use_id: str | None = None,
     ts: str | None = None,
     streamd_verdict: dict[str, object] | None = None,
+    in_loops: int = 0,
+    stop: dict[str, object] | None = None,
 ) -> bytes:
     """The line for one step. Raises ``UnicodeEncodeError`` on unencodable text, as
     dos-kernel's writer does (such a step is not recorded)."""
@@ -104,6 +111,10 @@ def encode_record(
         record["streamd_writes"] = True
     if streamd_verdict:
         record["streamd_verdict"] = streamd_verdict
+    if in_loops:
+        record["streamd_loops"] = in_loops
+    if stop:
+        record["streamd_stop"] = stop
     line = json.dumps(record, sort_keys=True, ensure_ascii=False).translate(_LINE_BREAKS)
     return (line + "\n").encode("utf-8")
 
@@ -157,7 +168,20 @@ def parse_record(obj: object) -> Record | None:
         _str(obj.get("tool_use_id")),
         _str(fired.get("rule")),
         _str(fired.get("state")),
+        _count(obj.get("streamd_loops")),
+        _stop(obj.get("streamd_stop")),
     )
+
+
+def _count(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def _stop(value: object) -> tuple[str, int] | None:
+    if not isinstance(value, dict):
+        return None
+    rule, count = value.get("rule"), _count(value.get("count"))
+    return (rule, count) if isinstance(rule, str) and count is not None else None
 
 
 def _str(value: object) -> str | None:

@@ -128,6 +128,10 @@ def recover_fd(fd: int, size: int, policy: Policy, *, tool_use_id: str | None = 
     else:
         detector.steps = records.count_all()
     detector.exact.steps = detector.steps
+    if newest.in_loops is not None:  # the whole session's, which no tail holds
+        detector.in_loops = newest.in_loops
+    if newest.stop is not None:
+        detector.stopped = (newest.step.tool_name, *newest.stop, detector.in_loops)
     return Recovery(detector, size, recorded)
 
 

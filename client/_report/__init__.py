@@ -79,9 +79,10 @@ def run(
             rest.seek(0)
             _html.write_page(html, report, (looped, rest), paths=paths, excerpts=excerpts)
     if as_json_output:
-        out.write(json.dumps(as_json(report, excerpts=excerpts)) + "\n")
+        found = as_json(report, excerpts=excerpts, breaker=policy.breaker)
+        out.write(json.dumps(found) + "\n")
     else:
-        render(report, out, excerpts=excerpts)
+        render(report, out, excerpts=excerpts, breaker=policy.breaker)
     if html and not as_json_output:
         out.write(f"wrote {html}\n")
     return 0

@@ -6,12 +6,26 @@ from __future__ import annotations
 
 from typing import Any
 
+from streamd.shared._breaker import Breaker
+
 from ._model import Report
 
 FORMAT = 1
 
 
-def as_json(report: Report, *, excerpts: bool) -> dict[str, Any]:
+def as_json(report: Report, *, excerpts: bool, breaker: Breaker | None = None) -> dict[str, Any]:
+    found = _findings(report, excerpts=excerpts)
+    if breaker is not None:
+        found["breaker"] = {
+            "stop_at": breaker.stop_at,
+            "budget": breaker.budget,
+            "sessions_stopped": report.sessions_stopped,
+            "calls_saved": report.calls_saved,
+        }
+    return found
+
+
+def _findings(report: Report, *, excerpts: bool) -> dict[str, Any]:
     return {
         "format": FORMAT,
         "files": report.files,

@@ -80,6 +80,8 @@ class SessionResult:
     loops: list[Loop] = field(default_factory=list)
     steps: list[Call] = field(default_factory=list)
     """Per call, when asked for (the page)."""
+    stopped_at: int | None = None
+    """The call at which the policy's circuit breaker would have stopped the agent."""
 
     @property
     def calls_in_loops(self) -> int:
@@ -115,6 +117,13 @@ def analyze(t: Transcript, policy: Policy, *, keep_steps: bool = False) -> Sessi
         result.calls += 1
         sizes.append(len(canonical_bytes(adapted.result)) if adapted.has_result else 0)
         verdict = detector.push(adapted.step)
+        breaker = policy.breaker
+        if (
+            breaker is not None
+            and result.stopped_at is None
+            and breaker.trips(verdict, detector.in_loops)
+        ):
+            result.stopped_at = index
         if keep_steps:
             result.steps.append(_call(event, adapted, verdict, host))
         if not verdict.fired:
@@ -202,6 +211,10 @@ class Report:
     loops_by_audience: collections.Counter[str] = field(default_factory=collections.Counter)
     calls_in_loops: int = 0
     result_bytes_in_loops: int = 0
+    sessions_stopped: int = 0
+    """Sessions the policy's circuit breaker would have stopped."""
+    calls_saved: int = 0
+    """Calls those sessions made after the stop."""
     worst: list[SessionResult] = field(default_factory=list)
     """The sessions that lost the most calls to loops, most first."""
     top: int = 5
@@ -222,6 +235,9 @@ class Report:
             self.loops_by_audience[loop.audience] += 1
             self.calls_in_loops += loop.calls
             self.result_bytes_in_loops += loop.result_bytes
+        if result.stopped_at is not None:
+            self.sessions_stopped += 1
+            self.calls_saved += result.calls - result.stopped_at - 1
         if result.loops:
             self.worst.append(result)
             self.worst.sort(key=lambda r: -r.calls_in_loops)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import TextIO
 
+from streamd.shared._breaker import Breaker
+
 from .._terminal import plural
 from ._model import BYTES_PER_TOKEN, Report
 
 
-def render(report: Report, out: TextIO, *, excerpts: bool) -> None:
+def render(report: Report, out: TextIO, *, excerpts: bool, breaker: Breaker | None = None) -> None:
     skipped = sum(report.skipped.values())
     out.write(
         f"read {plural(report.files, 'file')}: {plural(report.sessions, 'session')}, "
@@ -26,6 +28,14 @@ def render(report: Report, out: TextIO, *, excerpts: bool) -> None:
         f"{report.result_bytes_in_loops:,} bytes of results (about "
         f"{report.token_estimate:,} tokens, at {BYTES_PER_TOKEN} bytes a token)\n"
     )
+    if breaker is not None:
+        limits = ", ".join(
+            f"{k} = {v}" for k, v in (("stop_at", breaker.stop_at), ("budget", breaker.budget)) if v
+        )
+        out.write(
+            f"with the circuit breaker at {limits}: {plural(report.sessions_stopped, 'session')} "
+            f"would have stopped, saving about {plural(report.calls_saved, 'call')}\n"
+        )
     if report.worst:
         out.write("sessions that lost the most:\n")
     for r in report.worst:

@@ -36,9 +36,9 @@ def every() -> list[Host]:
 def table() -> str:
     """The README's host table, made from the host modules."""
     rows = [
-        "| host | `--host` | events installed | failures | answer | config (user; project) "
-        "| checked against |",
-        "|---|---|---|---|---|---|---|",
+        "| host | `--host` | events installed | failures | answer | breaker stops it from "
+        "| config (user; project) | checked against |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for h in every():
         inst = h.installer
@@ -50,9 +50,14 @@ def table() -> str:
         if h.answered is not None:
             answer += " (on " + ", ".join(f"`{e}`" for e in sorted(h.answered)) + " only)"
         user = f"`~/{inst.user_file}`" if inst.user_file else "none"
+        stops = (
+            ", ".join(f"`{e}`" for e in sorted(h.stops))
+            if h.stops
+            else "no way confirmed: advice only"
+        )
         rows.append(
             f"| {h.title} | `{h.name}` | {', '.join(f'`{e}`' for e in h.events)} | "
-            f"{h.failures} | {answer} | {user}; `{inst.project_file}` | {h.checked} |"
+            f"{h.failures} | {answer} | {stops} | {user}; `{inst.project_file}` | {h.checked} |"
         )
     return "\n".join(rows)
 

@@ -85,6 +85,9 @@ class Host:
     read_transcript: Callable[[str], Transcript] | None = None
     """Reads one transcript into the hook events the host would have sent."""
     probe: Probe | None = None
+    stops: frozenset[str] = frozenset()
+    """The host's events whose answer can stop the agent (``continue: false``), as
+    checked with the real client; empty where none can, so the breaker only advises."""
 
     def to_claude_shape(self, event: Mapping[str, object]) -> dict[str, object]:
         """The event with Claude Code's field names."""

@@ -113,7 +113,7 @@ def _event(
 HOST = Host(
     "claude",
     "Claude Code",
-    CLAUDE_EVENTS,
+    {**CLAUDE_EVENTS, "PostToolBatch": "PostToolBatch"},
     HOOK_SPECIFIC,
     "PostToolUse",
     Installer(".claude/settings.json", ".claude/settings.json", matcher="*", entry=SECONDS),
@@ -123,4 +123,7 @@ HOST = Host(
     transcript_folders=(".claude/projects",),
     read_transcript=read,
     probe=claude_probe,
+    # Measured with 2.1.332: PostToolUseFailure's continue: false is ignored, so a loop of
+    # failing calls is stopped from PostToolBatch, which follows every batch.
+    stops=frozenset({"PostToolUse", "PostToolBatch"}),
 )

@@ -121,4 +121,5 @@ HOST = Host(
     transcript_folders=(".gemini/tmp",),
     read_transcript=read,
     probe=probe,
+    stops=frozenset({"AfterTool"}),  # measured with 0.61.0 (REFERENCE.md)
 )

@@ -34,12 +34,15 @@ class Detector:
     __slots__ = (
         "_artifacts",
         "_exact_on",
+        "_firing",
         "_ignored",
         "_real",
         "_rules",
         "exact",
+        "in_loops",
         "policy",
         "steps",
+        "stopped",
     )
 
     def __init__(self, policy: Policy) -> None:
@@ -47,6 +50,12 @@ class Detector:
         self.exact = exact.StreamTracker(policy)
         self.steps = 0
         self._real = 0
+        self.in_loops = 0
+        """Calls of the session inside loops the model was advised of (the breaker's
+        budget); recorded on each step once it is not 0, so a tail recovers it."""
+        self._firing = False
+        self.stopped: tuple[str, str, int, int] | None = None
+        """The breaker's stop at the newest step (tool, rule, count, calls in loops)."""
         self._artifacts: deque[int] = deque()
         """Where the host's artifacts were: the rules skip them, so a state reaches
         back past them."""
@@ -66,6 +75,9 @@ class Detector:
         )
         other.steps = self.steps
         other._real = self._real
+        other.in_loops = self.in_loops
+        other._firing = self._firing
+        other.stopped = self.stopped
         other._artifacts = deque(self._artifacts)
         other._exact_on = self._exact_on
         other._ignored = self._ignored
@@ -83,6 +95,7 @@ class Detector:
         return self.clone().push(step)
 
     def push(self, step: Step) -> Verdict:
+        self.stopped = None  # the caller sets it when the breaker trips at this step
         if step.artifact is not None:  # the host's doing, not an attempt: no rule sees it
             self._artifacts.append(self.steps)
             if len(self._artifacts) > 64:
@@ -112,7 +125,10 @@ class Detector:
             elif chosen is None or RANK[fired.state] > RANK[chosen.state]:
                 chosen = fired
         if chosen is not None:
+            self.in_loops += 1 if self._firing else chosen.repeat_run
+            self._firing = True
             return chosen
+        self._firing = False
         if note is not None:  # for people; the model hears it only if the policy says so
             return note
         if verdict.fired:  # the exact rule is switched off

@@ -281,3 +281,54 @@ def test_gemini_cli(clients: Path, daemon: DaemonProcess, home: Path, tmp_path: 
         )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     check(script, project, gemini_results, fired=[2, 5])
+
+
+def test_claude_code_breaker_stops_a_failing_loop(
+    clients: Path, daemon: DaemonProcess, home: Path, tmp_path: Path
+) -> None:
+    """With [streamd.breaker] stop_at = 4, a loop of failing calls (whose own answer
+    Claude Code ignores) is stopped from the PostToolBatch after the fourth."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "dos.toml").write_text("[streamd.breaker]\nstop_at = 4\n")
+    install_hook("claude", home, daemon)
+    script = Script([Call("Bash", {"command": "cat missing.txt", "description": "read"})] * 8)
+    done = run_claude(clients, script, home, project, ["Bash"])
+    assert done.returncode == 0, done.stderr[-2000:]
+    records = read_records(str(next((project / ".dos" / "streams").glob("*.jsonl"))))
+    assert len(records) == 4 and records[-1].stop == ("exact", 4)
+    assert max(claude_results(r["body"]) for r in script.requests if r["body"]) <= 4
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["terminal_reason"] == "hook_stopped"
+
+
+def test_gemini_cli_breaker_stops_a_loop(
+    clients: Path, daemon: DaemonProcess, home: Path, tmp_path: Path
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "status.txt").write_text("build: pending\n")
+    (project / "dos.toml").write_text("[streamd.breaker]\nstop_at = 4\n")
+    (home / ".gemini").mkdir()
+    settings = {
+        "security": {"auth": {"selectedType": "gemini-api-key"}},
+        "general": {"disableAutoUpdate": True, "disableUpdateNag": True},
+        "privacy": {"usageStatisticsEnabled": False},
+        "telemetry": {"enabled": False},
+        "model": {"disableLoopDetection": True},  # its own check would halt at the fifth
+    }
+    (home / ".gemini" / "settings.json").write_text(json.dumps(settings))
+    install_hook("gemini", home, daemon)
+    script = Script([Call("read_file", {"file_path": str(project / "status.txt")})] * 8)
+    with ModelServer(script, gemini_reply) as server:
+        env = {
+            "PATH": os.environ.get("PATH", ""), "HOME": str(home),
+            "GOOGLE_GEMINI_BASE_URL": server.url, "GEMINI_API_KEY": "e2e-key",
+        }  # fmt: skip
+        run(
+            [str(clients / "gemini"), "-p", "check the build", "--yolo", "--skip-trust"],
+            project, env,
+        )  # fmt: skip
+    records = read_records(str(next((project / ".dos" / "streams").glob("*.jsonl"))))
+    assert len(records) == 4 and records[-1].stop == ("exact", 4)
+    assert max(gemini_results(r["body"]) for r in script.requests if r["body"]) <= 4

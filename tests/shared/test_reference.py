@@ -40,7 +40,18 @@ POLICIES = {
     ),
     "": (Policy(), tool_stream.StreamPolicy()),
 }
-STREAMD_FIELDS = ("tool_use_id", "shape_digest", "failure_digest", "streamd_verdict")
+STREAMD_FIELDS = (
+    "tool_use_id",
+    "shape_digest",
+    "failure_digest",
+    "streamd_verdict",
+    "streamd_loops",
+    "streamd_stop",
+    "streamd_artifact",
+    "call_digest",
+    "streamd_writes",
+)
+"""streamd's own, additive fields: dos-kernel's reader ignores them."""
 
 
 def reference_hook(event: dict[str, Any], path: Path, policy: Any, run_id: str | None) -> Any:
