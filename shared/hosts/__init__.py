@@ -50,11 +50,7 @@ def table() -> str:
         if h.answered is not None:
             answer += " (on " + ", ".join(f"`{e}`" for e in sorted(h.answered)) + " only)"
         user = f"`~/{inst.user_file}`" if inst.user_file else "none"
-        stops = (
-            ", ".join(f"`{e}`" for e in sorted(h.stops))
-            if h.stops
-            else "no way confirmed: advice only"
-        )
+        stops = ", ".join(f"`{e}`" for e in sorted(h.stops)) if h.stops else h.no_stop
         rows.append(
             f"| {h.title} | `{h.name}` | {', '.join(f'`{e}`' for e in h.events)} | "
             f"{h.failures} | {answer} | {stops} | {user}; `{inst.project_file}` | {h.checked} |"

@@ -88,6 +88,8 @@ class Host:
     stops: frozenset[str] = frozenset()
     """The host's events whose answer can stop the agent (``continue: false``), as
     checked with the real client; empty where none can, so the breaker only advises."""
+    no_stop: str = "no way confirmed: advice only"
+    """What the host table says where ``stops`` is empty."""
 
     def to_claude_shape(self, event: Mapping[str, object]) -> dict[str, object]:
         """The event with Claude Code's field names."""

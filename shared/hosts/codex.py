@@ -102,4 +102,8 @@ HOST = Host(
     transcript_folders=(".codex/sessions",),
     read_transcript=read,
     probe=claude_probe,
+    no_stop=(
+        "none (0.169.0: `continue: false` is ignored from `PostToolUse` and `PreToolUse`; a "
+        "`PreToolUse` deny blocks the call but the agent goes on): advice only"
+    ),
 )

@@ -332,3 +332,37 @@ def test_gemini_cli_breaker_stops_a_loop(
     records = read_records(str(next((project / ".dos" / "streams").glob("*.jsonl"))))
     assert len(records) == 4 and records[-1].stop == ("exact", 4)
     assert max(gemini_results(r["body"]) for r in script.requests if r["body"]) <= 4
+
+
+def test_codex_breaker_cannot_stop_it_and_keeps_advising(
+    clients: Path, daemon: DaemonProcess, home: Path, tmp_path: Path
+) -> None:
+    """Codex 0.169.0 ignores continue: false from its hooks (the host table says so): with
+    a breaker armed, all the calls run and each loop call is still advised."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "dos.toml").write_text("[streamd.breaker]\nstop_at = 4\n")
+    (home / ".codex").mkdir()
+    install_hook("codex", home, daemon)
+    script = Script([Call("exec_command", {"cmd": "cat missing.txt"})] * 6)
+    with ModelServer(script, responses_reply) as server:
+        (home / ".codex" / "config.toml").write_text(
+            'model = "gpt-5-codex"\nmodel_provider = "e2e"\n'
+            f'[model_providers.e2e]\nname = "e2e"\nbase_url = "{server.url}/v1"\n'
+            'wire_api = "responses"\nenv_key = "E2E_API_KEY"\n'
+        )
+        env = {
+            "PATH": os.environ.get("PATH", ""), "HOME": str(home), "E2E_API_KEY": "sk-e2e",
+            "CODEX_HOME": str(home / ".codex"),
+        }  # fmt: skip
+        done = run(
+            [str(clients / "codex"), "exec", "--dangerously-bypass-hook-trust",
+             "--skip-git-repo-check", "--sandbox", "danger-full-access", "check the build"],
+            project, env,
+        )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    records = read_records(str(next((project / ".dos" / "streams").glob("*.jsonl"))))
+    assert len(records) == 6 and [r.stop is not None for r in records] == [False] * 3 + [True] * 3
+    last = "\n".join(strings(script.requests[-1]["body"]))
+    leads = ("streamd: no new information.", "streamd: the loop looks stuck.")
+    assert sum(last.count(lead) for lead in leads) == 4  # calls 3 to 6, each advised
