@@ -46,6 +46,8 @@ def detect(path: str) -> str:
             return SESSION_LOG
         if b'"payload"' in first and (b'"session_meta"' in first or b'"response_item"' in first):
             return "codex"
+        if name.startswith("rollout-") or b'"instructions"' in first or b'"record_type"' in first:
+            return "codex"  # a rollout of 2025, before the envelope
         return "claude"
     if head.startswith(b"[") or b'"history"' in head:
         return "openhands"

@@ -60,6 +60,9 @@ def claude_session(path: Path, *, calls: int = 3, broken: bool = False) -> list[
     text = "".join(json.dumps(line) + "\n" for line in lines)
     if broken:
         text += '{"type": "assistant", "message": {"content": [{"type": "tool_use", "id": "x", '
-        text += '"name": "Read", "input": {}}]}}\n{"type": "weird-new-kind"}\n{torn'
+        text += '"name": "Read", "input": {}}]}}\n{"type": "weird-new-kind"}\n'
+        text += '{"type": "cost-state", "costs": {}}\n'  # holds no call: passed over silently
+        text += '{"type": "future-kind", "message": {"content": [{"type": "tool_result", '
+        text += '"tool_use_id": "x", "content": "?"}]}}\n{torn'
     path.write_text(text)
     return hooks

@@ -53,9 +53,9 @@ def read(path: str) -> Transcript:
         message = entry.get("message")
         blocks = message.get("content") if isinstance(message, dict) else None
         if kind not in ("assistant", "user") or not isinstance(blocks, list):
-            if kind not in _NOT_CALLS:
-                t.skipped[f"entry of type {kind!r}"] += 1
-            continue
+            if kind not in _NOT_CALLS and _holds_calls(blocks):
+                t.skipped[f"entry of type {kind!r} holding tool calls"] += 1
+            continue  # Claude Code's other entries (attachments, costs...) hold none
         for block in blocks:
             if not isinstance(block, dict):
                 continue
@@ -78,6 +78,12 @@ def read(path: str) -> Transcript:
     if unanswered:
         t.skipped["call with no result"] += unanswered
     return t
+
+
+def _holds_calls(blocks: object) -> bool:
+    return isinstance(blocks, list) and any(
+        isinstance(b, dict) and b.get("type") in ("tool_use", "tool_result") for b in blocks
+    )
 
 
 def _refused(entry: dict[str, Any]) -> bool:

@@ -1,6 +1,8 @@
 """Codex CLI: Claude Code's event and answer names, no failure event (a failed shell
 call is a ``PostToolUse`` whose output opens as an error report). Transcripts: the
-rollouts in ``~/.codex/sessions/YYYY/MM/DD/rollout-*.jsonl``."""
+rollouts in ``~/.codex/sessions/YYYY/MM/DD/rollout-*.jsonl``, today's (each line a
+``{timestamp, type, payload}`` envelope) and 2025's (a bare first line, then the items
+themselves, with ``{"record_type": "state"}`` lines between)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,10 @@ from typing import TYPE_CHECKING, Any
 from ._base import HOOK_SPECIFIC, SECONDS, Host, Installer, claude_probe, json_or_as_is
 
 _EXIT = re.compile(r"^Exit code: (-?\d+)", re.MULTILINE)
+_ITEMS = frozenset({
+    "message", "reasoning", "function_call", "function_call_output", "custom_tool_call",
+    "custom_tool_call_output", "local_shell_call",
+})  # fmt: skip
 
 if TYPE_CHECKING:
     from .._transcript import Transcript
@@ -28,9 +34,15 @@ def read(path: str) -> Transcript:
     for entry in lines(path, t):
         payload = entry.get("payload")
         t.started = t.started or entry.get("timestamp")
-        if not isinstance(payload, dict):
-            continue
         kind = entry.get("type")
+        if not isinstance(payload, dict):
+            if kind in _ITEMS:  # a rollout of 2025: its items stand at the top level
+                payload, kind = entry, "response_item"
+            elif kind is None and "id" in entry and "timestamp" in entry:
+                t.session = str(entry["id"] or t.session)  # that era's first line
+                continue
+            else:
+                continue  # {"record_type": "state"} and other bookkeeping
         if kind == "session_meta":
             t.session = str(payload.get("id") or t.session)
             cwd = payload.get("cwd")

@@ -47,7 +47,7 @@ class TestClaudeCode:
         assert len(t.events) == 3
         assert t.skipped == {
             "unreadable line": 1,
-            "entry of type 'weird-new-kind'": 1,
+            "entry of type 'future-kind' holding tool calls": 1,
             "call with no result": 1,
         }
 
@@ -167,6 +167,7 @@ def test_codex_rollouts_and_gemini_chats_are_read(tmp_path: Path) -> None:
     assert c.events[1]["tool_input"] == {"command": ["bash", "-lc", "ls"]}
     g = read(str(gemini))
     assert g.session == "gem-1" and g.skipped == {"call with no result": 1}
+    assert g.events[-1].get("streamd_artifact") is None  # the cancelled one had no result
     # Read into the events Gemini's hook sends, through its host module's own mapping.
     assert [(e["hook_event_name"], e["tool_name"]) for e in g.events] == [
         ("PostToolUse", "read_file"),
@@ -176,3 +177,27 @@ def test_codex_rollouts_and_gemini_chats_are_read(tmp_path: Path) -> None:
     gemini_host = hosts.get("gemini")
     failures = [adapt_event(e, host=gemini_host).failure for e in g.events]
     assert failures == [None, "File not found"]
+
+
+def test_a_codex_rollout_of_2025_without_the_envelope_is_read(tmp_path: Path) -> None:
+    """Codex wrote its items at the top level until September 2025: a bare first line,
+    state markers, then the items themselves."""
+    rollout = tmp_path / "rollout-2025-08-02T10-00-00-abcd.jsonl"
+    arguments = json.dumps({"command": ["bash", "-lc", "pytest -x"]})
+    failed = json.dumps({"output": "1 failed", "metadata": {"exit_code": 1}})
+    lines: list[dict[str, object]] = [
+        {"id": "0198-legacy", "timestamp": "2025-08-02T10:00:00.000Z", "instructions": None},
+        {"record_type": "state"},
+        {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "go"}]},
+    ]
+    for n in range(3):
+        lines.append(
+            {"type": "function_call", "name": "shell", "call_id": f"c{n}", "arguments": arguments}
+        )
+        lines.append({"type": "function_call_output", "call_id": f"c{n}", "output": failed})
+    lines.append({"record_type": "state"})
+    rollout.write_text("".join(json.dumps(r) + "\n" for r in lines))
+    assert detect(str(rollout)) == "codex"
+    t = read(str(rollout))
+    assert t.session == "0198-legacy" and t.skipped == {}
+    assert [e["hook_event_name"] for e in t.events] == ["PostToolUseFailure"] * 3
