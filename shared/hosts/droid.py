@@ -72,4 +72,7 @@ HOST = Host(
     failure=failure,
     visible=claude.visible,
     probe=probe,
+    # Its hooks reference (docs.factory.ai) lists continue: false / stopReason among the
+    # fields of every hook's output; no Droid client runs here to confirm it.
+    stops=frozenset({"PostToolUse"}),
 )

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from streamd.shared import PolicyError, parse_policy
+from streamd.shared import PolicyError, Step, StreamState, Verdict, parse_policy
+from streamd.shared._answer import render_answer, render_stop
 from streamd.shared._breaker import Breaker
 
 
@@ -31,3 +34,40 @@ class TestPolicy:
             parse_policy(f"[streamd.breaker]\n{table}\n", source="/p/dos.toml")
         assert str(caught.value).startswith("/p/dos.toml: [streamd.breaker]")
         assert message in str(caught.value)
+
+
+class TestStopAnswers:
+    """Where each host can stop the agent, the breaker's answer does so in its dialect."""
+
+    def verdict(self) -> Verdict:
+        step = Step("Bash", "a" * 16, "r" * 16)
+        return Verdict(StreamState.REPEATING, 4, step, "x", "exact")
+
+    @pytest.mark.parametrize(
+        ("host", "event", "stops"),
+        [
+            ("claude", "PostToolUse", True),
+            ("claude", "PostToolUseFailure", False),  # Claude Code ignores it there
+            ("gemini", "AfterTool", True),
+            ("droid", "PostToolUse", True),
+            ("codex", "PostToolUse", False),  # ignored by Codex: advice only
+            ("qwen", "PostToolUse", False),
+            ("cursor", "postToolUse", False),
+        ],
+    )
+    def test_the_stop_goes_where_the_host_honours_it(
+        self, host: str, event: str, stops: bool
+    ) -> None:
+        out = render_answer(
+            self.verdict(), event_name=event, result="same", host=host, stop="stopped: x"
+        )
+        payload = json.loads(out)
+        assert (payload.get("continue") is False) == stops
+        assert ("stopReason" in payload) == stops
+
+    def test_after_a_batch_only_claude_code_is_stopped(self) -> None:
+        assert json.loads(render_stop("r", event_name="PostToolBatch", host="claude")) == {
+            "continue": False,
+            "stopReason": "r",
+        }
+        assert render_stop("r", event_name="PostToolUse", host="codex") == b""
