@@ -50,7 +50,27 @@ def _exec_args(python: str, socket_path: str) -> list[str]:
     return [python, "-m", "streamd.daemon", "serve", "--socket", socket_path]
 
 
-def systemd_units(python: str, socket_path: str) -> tuple[str, str]:
+TELEMETRY_PREFIXES = ("OTEL_", "STREAMD_OTEL_")
+
+
+def telemetry_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The OpenTelemetry settings in force where ``service install`` runs: the service
+    carries them, since a service manager starts the daemon with none of the shell's."""
+    env = os.environ if environ is None else environ
+    return {k: v for k, v in sorted(env.items()) if k.startswith(TELEMETRY_PREFIXES) and v}
+
+
+def _systemd_environment(env: dict[str, str]) -> str:
+    lines = []
+    for key, value in env.items():
+        quoted = value.replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%")
+        lines.append(f'Environment="{key}={quoted}"\n')
+    return "".join(lines)
+
+
+def systemd_units(
+    python: str, socket_path: str, env: dict[str, str] | None = None
+) -> tuple[str, str]:
     socket_unit = f"""# {MARKER}
 [Unit]
 Description=streamd socket: loop detection for AI coding agents
@@ -74,7 +94,7 @@ After=streamd.socket
 Type=notify
 NotifyAccess=main
 ExecStart={shlex.join(_exec_args(python, socket_path))}
-WatchdogSec={WATCHDOG_SECONDS}
+{_systemd_environment(env or {})}WatchdogSec={WATCHDOG_SECONDS}
 Restart=on-failure
 RestartSec=1
 TimeoutStopSec=15
@@ -85,9 +105,13 @@ Also=streamd.socket
     return socket_unit, service_unit
 
 
-def launchd_plist(python: str, socket_path: str, log_dir: Path) -> bytes:
+def launchd_plist(
+    python: str, socket_path: str, log_dir: Path, env: dict[str, str] | None = None
+) -> bytes:
+    extra: dict[str, object] = {"EnvironmentVariables": env} if env else {}
     return plistlib.dumps(
         {
+            **extra,
             "Label": LAUNCHD_LABEL,
             "Comment": MARKER,
             "ProgramArguments": _exec_args(python, socket_path),
@@ -115,7 +139,7 @@ def plan(
     if manager == "systemd":
         config = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config")
         unit_dir = config / "systemd" / "user"
-        socket_unit, service_unit = systemd_units(python, socket_path)
+        socket_unit, service_unit = systemd_units(python, socket_path, telemetry_environment())
         return Plan(
             manager,
             (
@@ -138,7 +162,10 @@ def plan(
             manager,
             (
                 ServiceFile(
-                    plist_path, launchd_plist(python, socket_path, home / "Library" / "Logs")
+                    plist_path,
+                    launchd_plist(
+                        python, socket_path, home / "Library" / "Logs", telemetry_environment()
+                    ),
                 ),
             ),
             enable=(("launchctl", "bootstrap", domain, str(plist_path)),),
@@ -165,6 +192,15 @@ def _run_all(commands: tuple[tuple[str, ...], ...]) -> str | None:
     return None
 
 
+def _write_private(path: Path, content: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, content)
+    finally:
+        os.close(fd)
+
+
 def install(p: Plan, *, dry_run: bool, socket_path: str) -> tuple[list[str], bool]:
     """Write the service files and enable them; the lines to show the operator, and
     whether the service is enabled (or, dry, would be)."""
@@ -177,7 +213,7 @@ def install(p: Plan, *, dry_run: bool, socket_path: str) -> tuple[list[str], boo
                     f"{f.path} exists and was not written by streamd; move it aside first"
                 )
             f.path.parent.mkdir(parents=True, exist_ok=True)
-            f.path.write_bytes(f.content)
+            _write_private(f.path, f.content)  # it may hold the collector's headers
     if p.manager == "launchd" and not dry_run:
         Path(socket_path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     commands = "\n".join(f"  {shlex.join(c)}" for c in p.enable)

@@ -38,6 +38,8 @@ def render_status(reply: proto.StatusReply, *, as_json: bool, out: TextIO) -> No
             f"p99 {lat['p99']:.2f} ms, max {lat['max']:.2f} ms\n"
         )
     _policy_errors(broken, out)
+    if reply.export_on:
+        out.write(f"export    OTLP on; {reply.export_dropped} findings dropped\n")
     out.write(f"sessions  {len(reply.sessions)} live\n")
     if not reply.sessions:
         return

@@ -96,6 +96,10 @@ class StatusReply(msgspec.Struct, tag=_wire.STATUS_REPLY, array_like=True, froze
     """Steps not applied because their client had hung up (it decided them itself)."""
     policy_errors: list[str] = []
     """Why each ``dos.toml`` the daemon read is not in force (the defaults are)."""
+    export_dropped: int = 0
+    """Findings the OpenTelemetry export dropped (its queue was full, or it failed)."""
+    export_on: bool = False
+    """Whether the daemon exports its findings over OTLP."""
 
 
 class Pong(msgspec.Struct, tag=_wire.PONG, array_like=True, frozen=True):

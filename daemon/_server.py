@@ -17,6 +17,7 @@ import signal
 import socket
 import sys
 import time
+from typing import TYPE_CHECKING
 
 import anyio
 import msgspec
@@ -24,15 +25,19 @@ from anyio.abc import SocketListener, SocketStream
 
 from streamd.client import protocol as proto
 from streamd.client._options import DEFAULT_IDLE_TIMEOUT, DEFAULT_LANES, DEFAULT_READ_BUDGET
-from streamd.shared import VERSION, Decision, HookRequest, _wire, hosts, resolve
+from streamd.shared import VERSION, Decision, HookRequest, Verdict, _wire, excerpt, hosts, resolve
 from streamd.shared._adapter import use_openssl
-from streamd.shared._decide import TooDeep
+from streamd.shared._decide import Target, TooDeep
 
 from ._activation import Notifier
 from ._frames import ByteBudget, FrameReader
 from ._lanes import Lanes
 from ._paths import remove_quietly
 from ._sessions import Job, SessionTable, Wanted
+from ._telemetry import Finding
+
+if TYPE_CHECKING:
+    from ._telemetry import Telemetry
 
 log = logging.getLogger("streamd")
 
@@ -52,8 +57,10 @@ class Daemon:
         lanes: int = DEFAULT_LANES,
         notifier: Notifier | None = None,
         read_budget: int = DEFAULT_READ_BUDGET,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self.socket_path = socket_path
+        self.telemetry = telemetry
         self.idle_timeout = idle_timeout
         # Descriptors: a quarter for kept-open logs, the rest for connections, less a
         # reserve; past the cap, connections wait in the listen backlog.
@@ -105,6 +112,8 @@ class Daemon:
                 remove_quietly(self.socket_path)
             for open_logs in self.table.open_logs:
                 open_logs.close_all()
+            if self.telemetry is not None:
+                self.telemetry.close()
             log.info("stopped")
 
     async def _accept(
@@ -297,6 +306,7 @@ class Daemon:
         if target.event.is_batch and not os.path.lexists(target.log_path):
             return proto.Answer(b"")  # nothing recorded yet, so nothing to stop
         session = self.table.session_for(target, request.host)
+        before = session.last_verdict
         session.inflight += 1
         try:
             lane = self.lanes.lane_for(target.log_path)
@@ -311,8 +321,41 @@ class Daemon:
             self.abandoned += 1
             log.info("a client gave up on a step before it was applied; it decides it itself")
             return None
-        self.latencies.append(time.perf_counter() - started)
+        latency = time.perf_counter() - started
+        self.latencies.append(latency)
+        if self.telemetry is not None and decision.verdict is not None:
+            self._export(target, request.host, decision, before, latency)
         return proto.Answer(decision.answer)
+
+    def _export(
+        self,
+        target: Target,
+        host: str,
+        decision: Decision,
+        before: Verdict | None,
+        latency: float,
+    ) -> None:
+        assert self.telemetry is not None and decision.verdict is not None
+        event = target.event
+        verdict = decision.verdict
+        content = None
+        if self.telemetry.content and verdict.fired:
+            seen = event.failure if event.failure is not None else event.result
+            content = excerpt(seen) if event.has_result else None
+        self.telemetry.record(
+            Finding(
+                session=target.session,
+                workspace=target.workspace,
+                host=host,
+                tool=event.step.tool_name if event.step else "",
+                tool_use_id=event.tool_use_id,
+                verdict=verdict,
+                latency=latency,
+                content=content,
+                stopped=decision.after is not None and decision.after.stopped is not None,
+                new_loop=verdict.fired and not (before is not None and before.fired),
+            )
+        )
 
     def _status(self) -> proto.StatusReply:
         sessions = []
@@ -347,6 +390,8 @@ class Daemon:
             steps_answered=self.answered,
             steps_abandoned=self.abandoned,
             policy_errors=[_shown(e) for e in self.table.policies.errors()],
+            export_dropped=self.telemetry.dropped if self.telemetry is not None else 0,
+            export_on=self.telemetry is not None,
             sessions=sorted(sessions, key=lambda i: -i.last_seen),
         )
 
@@ -431,6 +476,12 @@ def run(
         log.info("serving the socket the service manager passed")
     sock.setblocking(False)
 
+    from ._telemetry import start as start_telemetry
+
+    telemetry = start_telemetry()
+    if telemetry is not None:
+        log.info("exporting findings over OTLP (OpenTelemetry)")
+
     async def main() -> None:
         listener = await SocketListener.from_socket(sock)
         daemon = Daemon(
@@ -439,6 +490,7 @@ def run(
             lanes=lanes,
             notifier=Notifier(),
             read_budget=read_budget,
+            telemetry=telemetry,
         )
         await daemon.serve(listener, owns_socket_file=inherited is None)
 

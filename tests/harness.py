@@ -38,9 +38,16 @@ def short_tempdir() -> Iterator[Path]:
 
 
 class DaemonProcess:
-    def __init__(self, socket_path: Path, *extra: str, log_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        socket_path: Path,
+        *extra: str,
+        log_path: Path | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.socket_path = socket_path
         self.extra = extra
+        self.env = env
         self.log_path = log_path or socket_path.with_suffix(".log")
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -49,7 +56,12 @@ class DaemonProcess:
         with open(self.log_path, "ab") as log:
             try:
                 self.proc = start_daemon(
-                    str(self.socket_path), "--log-level", "debug", *self.extra, log=log
+                    str(self.socket_path),
+                    "--log-level",
+                    "debug",
+                    *self.extra,
+                    log=log,
+                    env=self.env,
                 )
             except DaemonDidNotStart as exc:
                 raise AssertionError(f"{exc}:\n{self.log()}") from None

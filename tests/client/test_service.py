@@ -163,8 +163,15 @@ class TestUnitFiles:
     @pytest.mark.skipif(
         _systemd_analyze() is None, reason="systemd-analyze is not installed (.ci/run installs it)"
     )
-    def test_systemd_analyze_verifies_the_units(self, tmp_path: Path) -> None:
+    def test_systemd_analyze_verifies_the_units(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # The telemetry settings the service carries, quoted as systemd reads them.
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318")
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", 'x-key=a%20b"c\\d')
         plan = _service.plan("systemd", "/run/user/1000/streamd/streamd.sock", home=tmp_path)
+        service = plan.files[1].content.decode()
+        assert 'Environment="OTEL_EXPORTER_OTLP_HEADERS=x-key=a%%20b\\"c\\\\d"' in service
         for f in plan.files:
             f.path.parent.mkdir(parents=True, exist_ok=True)
             f.path.write_bytes(f.content)
@@ -193,6 +200,17 @@ class TestUnitFiles:
             "--socket /run/user/7/streamd/streamd.sock",
         ):
             assert line in service_unit
+
+    def test_the_telemetry_settings_go_to_a_private_unit(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", "authorization=Bearer secret")
+        plan = _service.plan("systemd", "/run/s.sock", home=tmp_path)
+        for f in plan.files:
+            f.path.parent.mkdir(parents=True, exist_ok=True)
+            _service._write_private(f.path, f.content)  # as install writes them
+            assert f.path.stat().st_mode & 0o777 == 0o600
+        assert b"Bearer secret" in plan.files[1].path.read_bytes()
 
     def test_launchd_plist(self, tmp_path: Path) -> None:
         plan = _service.plan(
