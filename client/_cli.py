@@ -80,10 +80,16 @@ def _report(args: argparse.Namespace) -> int:
             "no transcripts found in ~/.claude/projects, ~/.codex/sessions or ~/.gemini/tmp; "
             "pass files or folders"
         )
+    otlp = None
+    if args.otlp:
+        from ._report._otlp import Backtest
+
+        otlp = Backtest()
     return _report.run(
         paths,
         policy,
         sys.stdout,
+        otlp=otlp,
         as_json_output=args.json,
         since=since,
         fmt=args.format,
@@ -425,6 +431,12 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--html", metavar="FILE", help="also write a self-contained page")
     report.add_argument(
         "--no-excerpts", action="store_true", help="leave every error and result text out"
+    )
+    report.add_argument(
+        "--otlp",
+        action="store_true",
+        help="also send the findings to the OTLP collector OTEL_EXPORTER_OTLP_ENDPOINT names, "
+        "with the transcripts' own times (needs streamd[otel])",
     )
     report.add_argument(
         "--stop-at",

@@ -56,6 +56,8 @@ class Finding:
     stopped: bool = False
     new_loop: bool = False
     """The first finding of a loop (the session's step before found nothing)."""
+    timestamp_ns: int | None = None
+    """When it was found; None: now (a backtest gives the transcript's own time)."""
 
 
 def configured(environ: Mapping[str, str] | None = None) -> bool:
@@ -222,11 +224,16 @@ class Telemetry:
             attributes["streamd.content"] = finding.content[:CONTENT_LIMIT]
         name = "streamd.breaker_stopped" if finding.stopped else "streamd.loop_detected"
         self._logger.emit(
-            timestamp=time.time_ns(),
+            timestamp=finding.timestamp_ns or time.time_ns(),
             body=f"{verdict.state.value}: {verdict.reason}",
             attributes=attributes,
             event_name=name,
         )
+
+    def send_now(self, findings: list[Finding]) -> None:
+        """Export in the caller's thread (a backtest: nothing waits on it)."""
+        for start in range(0, len(findings), BATCH):
+            self._export(findings[start : start + BATCH])
 
     def close(self) -> None:
         """Flush what is queued, waiting at most ``CLOSE_WAIT`` seconds in all: a dead

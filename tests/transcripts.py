@@ -44,6 +44,7 @@ def claude_session(path: Path, *, calls: int = 3, broken: bool = False) -> list[
                     ],
                 },
                 "toolUseResult": BASH_RESULT,
+                "timestamp": f"2026-11-20T10:00:{n + 1:02d}Z",
             }
         )
         hooks.append(

@@ -8,7 +8,8 @@ import datetime as dt
 import json
 import sys
 import tempfile
-from typing import TextIO
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TextIO
 
 from streamd.shared import Policy
 from streamd.shared._adapter import use_openssl
@@ -17,6 +18,9 @@ from . import _html
 from ._json import FORMAT, as_json
 from ._model import Call, Loop, Report, SessionResult, analyze, sessions, transcript_files
 from ._text import render
+
+if TYPE_CHECKING:
+    from ._otlp import Backtest
 
 
 def build(
@@ -29,6 +33,7 @@ def build(
     progress: TextIO | None = None,
     page: tuple[TextIO, TextIO] | None = None,
     excerpts: bool = True,
+    on_loops: Callable[[list[Loop]], None] | None = None,
 ) -> Report:
     """Read every transcript under ``paths``; with ``page``, write each session's
     timeline as it goes, to the first file if it looped, else to the second (the page
@@ -42,6 +47,8 @@ def build(
             progress.flush()
         if page is not None:
             page[0 if result.loops else 1].write(_html.session_strip(result, excerpts=excerpts))
+        if on_loops is not None and result.loops:
+            on_loops(result.loops)
         result.steps.clear()
     if progress is not None and report.files >= 50:
         progress.write("\n")
@@ -58,6 +65,7 @@ def run(
     fmt: str | None,
     excerpts: bool,
     html: str | None = None,
+    otlp: Backtest | None = None,
 ) -> int:
     use_openssl()
     progress = sys.stderr if sys.stderr.isatty() else None
@@ -73,6 +81,7 @@ def run(
             progress=progress,
             page=(looped, rest) if html else None,
             excerpts=excerpts,
+            on_loops=otlp.send if otlp is not None else None,
         )
         if html:
             looped.seek(0)
@@ -85,6 +94,13 @@ def run(
         render(report, out, excerpts=excerpts, breaker=policy.breaker)
     if html and not as_json_output:
         out.write(f"wrote {html}\n")
+    if otlp is not None:
+        sent, failed = otlp.close()
+        if not as_json_output:
+            failures = f"; {failed} failed" if failed else ""
+            out.write(f"sent {sent} findings over OTLP{failures}\n")
+        if failed:
+            return 1
     return 0
 
 

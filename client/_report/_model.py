@@ -58,6 +58,12 @@ class Loop:
     count: int
     gist: str
     result_bytes: int = 0
+    timestamp: str | None = None
+    """When the loop was first found, from the transcript (ISO 8601), where it says."""
+    session: str = ""
+    host: str = ""
+    tool_use_id: str | None = None
+    verdict: Verdict | None = None
     audience: str = "model"
     """Advice the model would have heard, or a note for people only."""
 
@@ -131,6 +137,11 @@ def analyze(t: Transcript, policy: Policy, *, keep_steps: bool = False) -> Sessi
             continue
         if open_loop is None or open_loop.end != index - 1:
             open_loop = _new_loop(verdict, index, adapted.failure)
+            stamp = event.get("timestamp")
+            open_loop.timestamp = stamp if isinstance(stamp, str) else None
+            open_loop.session = t.session
+            open_loop.host = t.format
+            open_loop.tool_use_id = adapted.tool_use_id
             result.loops.append(open_loop)
         open_loop.end = index
         open_loop.count = max(open_loop.count, verdict.repeat_run)
@@ -196,6 +207,7 @@ def _new_loop(verdict: Verdict, index: int, failure: str | None) -> Loop:
         count=verdict.repeat_run,
         gist=gist,
         audience=verdict.audience,
+        verdict=verdict,
     )
 
 

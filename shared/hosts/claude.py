@@ -71,6 +71,8 @@ def read(path: str) -> Transcript:
                     continue
                 answered.add(use_id)
                 event = _event(t, call, block, entry.get("toolUseResult"))
+                if isinstance(entry.get("timestamp"), str):
+                    event["timestamp"] = entry["timestamp"]  # when the result came back
                 if _refused(entry):
                     event["streamd_artifact"] = "refused"
                 t.events.append(event)

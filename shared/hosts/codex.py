@@ -59,7 +59,10 @@ def read(path: str) -> Transcript:
             if call is None:
                 t.skipped["result of no call"] += 1
                 continue
-            t.events.append(_event(t, call, payload.get("output"), cwd))
+            event = _event(t, call, payload.get("output"), cwd)
+            if isinstance(entry.get("timestamp"), str):
+                event["timestamp"] = entry["timestamp"]
+            t.events.append(event)
     if calls:
         t.skipped["call with no result"] += len(calls)
     return t

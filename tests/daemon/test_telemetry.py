@@ -3,15 +3,21 @@ collector gets, and that a dead or silent one costs the hook nothing."""
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import os
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 
 from ..harness import DaemonProcess, read_event, records, run_shim, state_of
+from ..transcripts import claude_session
 
 pytestmark = [pytest.mark.process, pytest.mark.anyio]
 
@@ -54,12 +60,13 @@ class TestExport:
         async with oteltap.OtelTapHttpProtobufReceiver(settings) as receiver:
             env = otel_env(f"http://127.0.0.1:{receiver_port}")
             daemon = DaemonProcess(sockdir / "d.sock", env=env).start()
+            awaited = asyncio.ensure_future(  # before the loop: matches what arrives later
+                receiver.await_log(lambda r: r.event_name == "streamd.loop_detected", timeout=30)
+            )
             try:
                 outs = [run_shim(read_event(tmp_path, n), daemon.socket_path) for n in range(3)]
                 assert [state_of(o.stdout) for o in outs] == [None, None, "REPEATING"]
-                found = await receiver.await_log(
-                    lambda r: r.event_name == "streamd.loop_detected", timeout=30
-                )
+                found = await awaited
                 calls = await receiver.await_metric(
                     lambda m: m.name == "streamd.tool_calls", timeout=30
                 )
@@ -126,3 +133,41 @@ class TestExport:
         finally:
             daemon.terminate()
         assert "pip install 'streamd[otel]'" in daemon.log()
+
+
+class TestBacktest:
+    async def test_report_sends_its_findings_with_the_transcripts_times(
+        self, tmp_path: Path, receiver_port: int
+    ) -> None:
+        transcript = tmp_path / "s-1.jsonl"
+        claude_session(transcript, calls=3)
+        settings = oteltap.OtelTapHttpProtobufReceiverSettings(
+            http_port=receiver_port, listen_on_all_interfaces=False
+        )
+        async with oteltap.OtelTapHttpProtobufReceiver(settings) as receiver:
+            env = otel_env(f"http://127.0.0.1:{receiver_port}")
+            # Awaited from before the report runs: the receiver matches what arrives later.
+            awaited = asyncio.ensure_future(
+                receiver.await_log(lambda r: r.event_name == "streamd.loop_detected", timeout=30)
+            )
+            done = await anyio.run_process(
+                [sys.executable, "-m", "streamd.client", "report", str(transcript), "--otlp"],
+                env=env,
+                check=False,
+            )
+            found = await awaited
+        assert done.returncode == 0, done.stderr
+        assert b"sent 1 findings over OTLP" in done.stdout
+        when = dt.datetime(2026, 11, 20, 10, 0, 3, tzinfo=dt.UTC)  # the third call's result
+        assert found.time_unix_nano == int(when.timestamp()) * 1_000_000_000
+        assert attributes(found)["gen_ai.tool.call.id"] == "toolu_2"
+
+    def test_without_an_endpoint_it_says_what_to_set(self, tmp_path: Path) -> None:
+        transcript = tmp_path / "s-1.jsonl"
+        claude_session(transcript, calls=3)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+        done = subprocess.run(
+            [sys.executable, "-m", "streamd.client", "report", str(transcript), "--otlp"],
+            env=env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert done.returncode == 1 and "OTEL_EXPORTER_OTLP_ENDPOINT" in done.stderr
