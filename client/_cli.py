@@ -32,7 +32,8 @@ def _replay(args: argparse.Namespace) -> int:
     from . import _replay
 
     try:
-        _replay.run(args.log, args.policy, args.json, sys.stdout, args.format)
+        view = _replay.View(args.only_fired, args.context, args.digests)
+        _replay.run(args.log, args.policy, args.json, sys.stdout, args.format, view)
     except FileNotFoundError as exc:
         raise CommandError(
             f"{exc.args[0]}: no such file; pass a session log or an agent's transcript"
@@ -416,6 +417,19 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--policy", help="a dos.toml to take the policy from")
     replay.add_argument("--format", choices=formats, help="default: told from the file")
     replay.add_argument("--json", action="store_true", help="one JSON object per step")
+    replay.add_argument(
+        "--only-fired", action="store_true", help="only the steps at which a rule fired"
+    )
+    replay.add_argument(
+        "--context",
+        type=int,
+        default=0,
+        metavar="N",
+        help="with the steps that fired, N steps around each",
+    )
+    replay.add_argument(
+        "--digests", action="store_true", help="the digests instead of the arguments and results"
+    )
     replay.set_defaults(handler=_replay)
 
     report = sub.add_parser(

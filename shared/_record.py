@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ._verdict import Step
 
@@ -47,6 +47,8 @@ class Record:
     """The session's calls inside advised loops so far (``streamd_loops``)."""
     stop: tuple[str, int] | None = None
     """The breaker stopped the agent at this step: its rule and the loop's count."""
+    ts: str | None = field(default=None, compare=False)
+    """When the step was recorded (UTC, to the second); not part of what it records."""
 
 
 def log_path(workspace: str, session_name: str) -> str:
@@ -170,6 +172,7 @@ def parse_record(obj: object) -> Record | None:
         _str(fired.get("state")),
         _count(obj.get("streamd_loops")),
         _stop(obj.get("streamd_stop")),
+        _str(obj.get("ts")),
     )
 
 

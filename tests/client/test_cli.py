@@ -14,6 +14,7 @@ import pytest
 from streamd.client._launcher import launcher_path
 
 from ..harness import DaemonProcess, read_event, run_shim, session_log
+from ..transcripts import claude_session
 
 pytestmark = pytest.mark.process
 
@@ -87,6 +88,50 @@ class TestHookCommand:
                 capture_output=True,
             )
         assert b"REPEATING" in out.stdout
+
+
+class TestReadableReplay:
+    """A transcript replayed as a person reads it: when, what was called with what, what
+    came back, and each rule's count in its own unit."""
+
+    def test_time_arguments_and_result(self, tmp_path: Path) -> None:
+        transcript = tmp_path / "s-1.jsonl"
+        claude_session(transcript, calls=4)
+        table = streamd("replay", str(transcript)).stdout.splitlines()
+        third = next(line for line in table if line.split()[0] == "2")
+        assert "10:00:03" in third and "REPEATING" in third
+        assert "pytest -x" in third and "FAILED test_x" in third
+
+    def test_only_fired_with_context(self, tmp_path: Path) -> None:
+        transcript = tmp_path / "s-1.jsonl"
+        claude_session(transcript, calls=4)
+        only = streamd("replay", str(transcript), "--only-fired").stdout.splitlines()
+        steps = [line.split()[0] for line in only[1:-1]]
+        assert steps == ["2", "3"]
+        around = streamd("replay", str(transcript), "--only-fired", "--context", "1")
+        assert [line.split()[0] for line in around.stdout.splitlines()[1:-1]] == ["1", "2", "3"]
+
+    def test_a_cycle_counts_rounds(self, tmp_path: Path) -> None:
+        steps = [
+            {"action": f"cat {'ab'[n % 2]}", "observation": f"{'ab'[n % 2]}"} for n in range(6)
+        ]
+        (tmp_path / "run.traj").write_text(json.dumps({"trajectory": steps}))
+        done = streamd("replay", str(tmp_path / "run.traj"), "--json")
+        last = json.loads(done.stdout.splitlines()[-1])
+        assert (last["rule"], last["count"], last["repeat_run"]) in {
+            ("cycle", 3, 6),
+            ("recurrence", 3, 3),  # the third of the same call, nothing written between
+        }
+        table = streamd(
+            "replay", str(tmp_path / "run.traj"), "--policy", str(self.cycle_only(tmp_path))
+        )
+        assert " 3r " in table.stdout.splitlines()[-2]
+
+    @staticmethod
+    def cycle_only(folder: Path) -> Path:
+        policy = folder / "cycle.toml"
+        policy.write_text('[streamd]\nrules = ["cycle"]\n')
+        return policy
 
 
 class TestReplay:
