@@ -25,8 +25,11 @@ def claude_session(path: Path, *, calls: int = 3, broken: bool = False) -> list[
     for n in range(calls):
         use = {"type": "tool_use", "id": f"toolu_{n}", "name": "Bash",
                "input": {"command": "pytest -x"}}  # fmt: skip
+        usage = {"input_tokens": 6, "cache_creation_input_tokens": 100,
+                 "cache_read_input_tokens": 13_000, "output_tokens": 40}  # fmt: skip
         assistant = {"type": "assistant", "sessionId": "s-1", "cwd": "/w",
-                     "message": {"role": "assistant", "content": [use]}}  # fmt: skip
+                     "message": {"id": f"msg_{n}", "role": "assistant", "content": [use],
+                                 "usage": usage}}  # fmt: skip
         lines += [assistant, assistant]  # a streamed message repeats its blocks
         lines.append(
             {

@@ -10,7 +10,9 @@ from streamd.shared._breaker import Breaker
 
 from ._model import Report
 
-FORMAT = 1
+FORMAT = 2
+"""2: ``tokens_in_loops`` and ``seconds_in_loops`` (the transcripts' own usage and
+times), ``loops_for_model`` and ``loops_for_people``, ``breaker`` with ``--stop-at``."""
 
 
 def as_json(report: Report, *, excerpts: bool, breaker: Breaker | None = None) -> dict[str, Any]:
@@ -40,6 +42,9 @@ def _findings(report: Report, *, excerpts: bool) -> dict[str, Any]:
         "calls_in_loops": report.calls_in_loops,
         "result_bytes_in_loops": report.result_bytes_in_loops,
         "token_estimate": report.token_estimate,
+        "tokens_in_loops": dict(report.tokens_in_loops),
+        "seconds_in_loops": round(report.seconds_in_loops, 3),
+        "loops_with_usage": report.loops_with_usage,
         "top_sessions": [
             {
                 "session": r.session,

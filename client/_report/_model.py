@@ -60,6 +60,11 @@ class Loop:
     result_bytes: int = 0
     timestamp: str | None = None
     """When the loop was first found, from the transcript (ISO 8601), where it says."""
+    tokens: dict[str, int] = field(default_factory=dict)
+    """The tokens of the model turns that made its calls (input, cache_creation,
+    cache_read, output), where the transcript records them; empty where it does not."""
+    seconds: float | None = None
+    """Wall-clock time from its first call's result to its last's, where recorded."""
     session: str = ""
     host: str = ""
     tool_use_id: str | None = None
@@ -103,6 +108,7 @@ def analyze(t: Transcript, policy: Policy, *, keep_steps: bool = False) -> Sessi
     result = SessionResult(t.path, t.session, t.format)
     host = hosts.get(t.format) if t.format in hosts.NAMES else None
     sizes: list[int] = []
+    turns: list[tuple[object, dict[str, int] | None, object]] = []
     open_loop: Loop | None = None
     keys = [_call_digest(e) for e in t.events]
     window = policy.settings["recurrence"]
@@ -122,6 +128,14 @@ def analyze(t: Transcript, policy: Policy, *, keep_steps: bool = False) -> Sessi
         index = result.calls
         result.calls += 1
         sizes.append(len(canonical_bytes(adapted.result)) if adapted.has_result else 0)
+        tokens = event.get("streamd_tokens")
+        turns.append(
+            (
+                event.get("streamd_turn"),
+                tokens if isinstance(tokens, dict) else None,
+                event.get("timestamp"),
+            )
+        )
         verdict = detector.push(adapted.step)
         breaker = policy.breaker
         if (
@@ -149,7 +163,35 @@ def analyze(t: Transcript, policy: Policy, *, keep_steps: bool = False) -> Sessi
             open_loop.audience = "model"  # advice at any of its calls: the model heard it
     for loop in result.loops:
         loop.result_bytes = sum(sizes[loop.start : loop.end + 1])
+        loop.tokens = _tokens_of(turns[loop.start : loop.end + 1])
+        loop.seconds = _seconds(turns[loop.start][2], turns[loop.end][2])
     return result
+
+
+def _tokens_of(turns: list[tuple[object, dict[str, int] | None, object]]) -> dict[str, int]:
+    """The tokens of each distinct turn (a turn that made several calls counts once)."""
+    total: dict[str, int] = {}
+    seen: set[object] = set()
+    for turn, tokens, _ in turns:
+        if tokens is None or turn in seen:
+            continue
+        seen.add(turn)
+        for key, value in tokens.items():
+            total[key] = total.get(key, 0) + value
+    return total
+
+
+def _seconds(first: object, last: object) -> float | None:
+    import datetime as dt
+
+    try:
+        start = dt.datetime.fromisoformat(str(first).replace("Z", "+00:00"))
+        end = dt.datetime.fromisoformat(str(last).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if (start.tzinfo is None) != (end.tzinfo is None):
+        return None
+    return max(0.0, (end - start).total_seconds())
 
 
 def _call_digest(event: dict[str, Any]) -> str | None:
@@ -223,6 +265,11 @@ class Report:
     loops_by_audience: collections.Counter[str] = field(default_factory=collections.Counter)
     calls_in_loops: int = 0
     result_bytes_in_loops: int = 0
+    tokens_in_loops: dict[str, int] = field(default_factory=dict)
+    """The tokens of the turns that made the calls inside loops, where recorded."""
+    seconds_in_loops: float = 0.0
+    loops_with_usage: int = 0
+    """Loops whose transcript recorded the turns' tokens."""
     sessions_stopped: int = 0
     """Sessions the policy's circuit breaker would have stopped."""
     calls_saved: int = 0
@@ -247,6 +294,11 @@ class Report:
             self.loops_by_audience[loop.audience] += 1
             self.calls_in_loops += loop.calls
             self.result_bytes_in_loops += loop.result_bytes
+            self.seconds_in_loops += loop.seconds or 0.0
+            if loop.tokens:
+                self.loops_with_usage += 1
+                for key, value in loop.tokens.items():
+                    self.tokens_in_loops[key] = self.tokens_in_loops.get(key, 0) + value
         if result.stopped_at is not None:
             self.sessions_stopped += 1
             self.calls_saved += result.calls - result.stopped_at - 1

@@ -23,11 +23,10 @@ def render(report: Report, out: TextIO, *, excerpts: bool, breaker: Breaker | No
     by_rule = ", ".join(f"{rule} {n}" for rule, n in sorted(report.loops_by_rule.items()))
     out.write(
         f"loops found: {report.loops}{f' ({by_rule})' if by_rule else ''}"
-        f"{_audiences(report)}; "
-        f"{plural(report.calls_in_loops, 'call')} inside them, handing back "
-        f"{report.result_bytes_in_loops:,} bytes of results (about "
-        f"{report.token_estimate:,} tokens, at {BYTES_PER_TOKEN} bytes a token)\n"
+        f"{_audiences(report)}; {plural(report.calls_in_loops, 'call')} inside them"
+        f"{_seconds(report)}\n"
     )
+    out.write(_cost(report))
     if breaker is not None:
         limits = ", ".join(
             f"{k} = {v}" for k, v in (("stop_at", breaker.stop_at), ("budget", breaker.budget)) if v
@@ -51,3 +50,34 @@ def _audiences(report: Report) -> str:
         return ""
     advice = report.loops_by_audience["model"]
     return f", {advice} advised to the model and {plural(notes, 'note')} for you"
+
+
+def _seconds(report: Report) -> str:
+    if not report.seconds_in_loops:
+        return ""
+    return f" over {report.seconds_in_loops:,.0f} s of the agents' time"
+
+
+def _cost(report: Report) -> str:
+    tokens = report.tokens_in_loops
+    if tokens:
+        cached = tokens.get("cache_read", 0)
+        written = tokens.get("cache_creation", 0)
+        parts = [f"{tokens.get('input', 0) + cached + written:,} input tokens"]
+        if cached or written:
+            parts[0] += f" ({cached:,} read from the cache, {written:,} written to it)"
+        parts.append(f"{tokens.get('output', 0):,} output tokens")
+        share = (
+            ""
+            if report.loops_with_usage == report.loops
+            else f" (in {report.loops_with_usage} of the {report.loops} loops; the others' "
+            "transcripts record none)"
+        )
+        return f"the model turns that made those calls used {' and '.join(parts)}{share}\n"
+    if not report.loops:
+        return ""
+    return (
+        f"the transcripts record no token usage: the repeated results came to "
+        f"{report.result_bytes_in_loops:,} bytes, about {report.token_estimate:,} tokens at "
+        f"{BYTES_PER_TOKEN} bytes a token\n"
+    )

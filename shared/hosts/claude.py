@@ -44,6 +44,7 @@ def read(path: str) -> Transcript:
     t = Transcript(path, "claude", session_of(path))
     calls: dict[str, dict[str, Any]] = {}
     answered: set[str] = set()
+    usage_of: dict[str, object] = {}  # a streamed message's latest usage, by message id
     for entry in lines(path, t):
         kind = entry.get("type")
         t.started = t.started or entry.get("timestamp")
@@ -56,11 +57,14 @@ def read(path: str) -> Transcript:
             if kind not in _NOT_CALLS and _holds_calls(blocks):
                 t.skipped[f"entry of type {kind!r} holding tool calls"] += 1
             continue  # Claude Code's other entries (attachments, costs...) hold none
+        turn = message.get("id") if isinstance(message, dict) else None
+        if kind == "assistant" and isinstance(turn, str) and isinstance(message, dict):
+            usage_of[turn] = message.get("usage")
         for block in blocks:
             if not isinstance(block, dict):
                 continue
             if block.get("type") == "tool_use" and isinstance(block.get("id"), str):
-                calls.setdefault(block["id"], {**block, "cwd": entry.get("cwd")})
+                calls.setdefault(block["id"], {**block, "cwd": entry.get("cwd"), "turn": turn})
             elif block.get("type") == "tool_result":
                 use_id = block.get("tool_use_id")
                 call = calls.get(use_id) if isinstance(use_id, str) else None
@@ -73,6 +77,9 @@ def read(path: str) -> Transcript:
                 event = _event(t, call, block, entry.get("toolUseResult"))
                 if isinstance(entry.get("timestamp"), str):
                     event["timestamp"] = entry["timestamp"]  # when the result came back
+                tokens = _tokens(usage_of.get(call.get("turn") or ""))
+                if tokens is not None:
+                    event["streamd_turn"], event["streamd_tokens"] = call["turn"], tokens
                 if _refused(entry):
                     event["streamd_artifact"] = "refused"
                 t.events.append(event)
@@ -80,6 +87,20 @@ def read(path: str) -> Transcript:
     if unanswered:
         t.skipped["call with no result"] += unanswered
     return t
+
+
+def _tokens(usage: object) -> dict[str, int] | None:
+    """A model turn's tokens, as Claude Code records its ``usage``."""
+    if not isinstance(usage, dict):
+        return None
+    names = {
+        "input": "input_tokens",
+        "cache_creation": "cache_creation_input_tokens",
+        "cache_read": "cache_read_input_tokens",
+        "output": "output_tokens",
+    }
+    tokens = {ours: usage.get(theirs) for ours, theirs in names.items()}
+    return {k: v for k, v in tokens.items() if isinstance(v, int) and not isinstance(v, bool)}
 
 
 def _holds_calls(blocks: object) -> bool:

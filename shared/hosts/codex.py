@@ -31,6 +31,7 @@ def read(path: str) -> Transcript:
     t = Transcript(path, "codex", session_of(path))
     calls: dict[str, dict[str, Any]] = {}
     cwd = None
+    turn: tuple[str, dict[str, int]] | None = None  # the latest token count: the turn's
     for entry in lines(path, t):
         payload = entry.get("payload")
         t.started = t.started or entry.get("timestamp")
@@ -43,6 +44,11 @@ def read(path: str) -> Transcript:
                 continue
             else:
                 continue  # {"record_type": "state"} and other bookkeeping
+        if kind == "event_msg" and payload.get("type") == "token_count":
+            tokens = _tokens(payload.get("info"))
+            if tokens is not None:
+                turn = (f"turn-{entry.get('timestamp')}", tokens)
+            continue
         if kind == "session_meta":
             t.session = str(payload.get("id") or t.session)
             cwd = payload.get("cwd")
@@ -62,10 +68,27 @@ def read(path: str) -> Transcript:
             event = _event(t, call, payload.get("output"), cwd)
             if isinstance(entry.get("timestamp"), str):
                 event["timestamp"] = entry["timestamp"]
+            if turn is not None:
+                event["streamd_turn"], event["streamd_tokens"] = turn
             t.events.append(event)
     if calls:
         t.skipped["call with no result"] += len(calls)
     return t
+
+
+def _tokens(info: object) -> dict[str, int] | None:
+    """A turn's tokens from Codex's ``token_count`` (``last_token_usage``): its input
+    counts the cached part too, which is told apart here."""
+    last = info.get("last_token_usage") if isinstance(info, dict) else None
+    if not isinstance(last, dict):
+        return None
+    values = {k: v for k, v in last.items() if isinstance(v, int) and not isinstance(v, bool)}
+    cached = values.get("cached_input_tokens", 0)
+    return {
+        "input": values.get("input_tokens", 0) - cached,
+        "cache_read": cached,
+        "output": values.get("output_tokens", 0),
+    }
 
 
 def _event(t: Transcript, call: dict[str, Any], output: object, cwd: object) -> dict[str, Any]:

@@ -271,3 +271,26 @@ def test_refusals_in_a_real_claude_code_transcript_are_no_loop() -> None:
     )  # fmt: skip
     report = json.loads(done.stdout)
     assert report["tool_calls"] == 3 and report["loops"] == 0
+
+
+@pytest.mark.process
+def test_real_cost_from_the_transcripts_own_usage_and_times(tmp_path: Path) -> None:
+    """Each turn of the loop carried 13,146 input tokens (most from the cache) and 40
+    output; the calls came back a second apart."""
+    claude_session(tmp_path / "s-1.jsonl", calls=4)
+    done = subprocess.run(
+        [sys.executable, "-m", "streamd.client", "report", str(tmp_path), "--json"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    found = json.loads(done.stdout)
+    assert found["format"] == 2
+    assert found["tokens_in_loops"] == {
+        "input": 24, "cache_creation": 400, "cache_read": 52_000, "output": 160,
+    }  # fmt: skip
+    assert found["seconds_in_loops"] == 3.0 and found["loops_with_usage"] == 1
+    text = subprocess.run(
+        [sys.executable, "-m", "streamd.client", "report", str(tmp_path)],
+        capture_output=True, text=True, timeout=60,
+    ).stdout  # fmt: skip
+    assert "52,424 input tokens (52,000 read from the cache, 400 written to it)" in text
+    assert "160 output tokens" in text and "over 3 s" in text

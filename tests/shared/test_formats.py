@@ -201,3 +201,22 @@ def test_a_codex_rollout_of_2025_without_the_envelope_is_read(tmp_path: Path) ->
     t = read(str(rollout))
     assert t.session == "0198-legacy" and t.skipped == {}
     assert [e["hook_event_name"] for e in t.events] == ["PostToolUseFailure"] * 3
+
+
+def test_a_codex_turns_token_count_goes_with_its_calls(tmp_path: Path) -> None:
+    rollout = tmp_path / "rollout-2026-11-20T10-00-00-abc.jsonl"
+    call = {"type": "function_call", "name": "shell", "call_id": "c1",
+            "arguments": json.dumps({"command": ["bash", "-lc", "ls"]})}  # fmt: skip
+    usage = {"input_tokens": 1200, "cached_input_tokens": 1000, "output_tokens": 30}
+    rows = [
+        {"timestamp": "2026-11-20T10:00:00Z", "type": "session_meta", "payload": {"id": "x"}},
+        {"timestamp": "2026-11-20T10:00:01Z", "type": "response_item", "payload": call},
+        {"timestamp": "2026-11-20T10:00:01Z", "type": "event_msg",
+         "payload": {"type": "token_count", "info": {"last_token_usage": usage}}},
+        {"timestamp": "2026-11-20T10:00:02Z", "type": "response_item",
+         "payload": {"type": "function_call_output", "call_id": "c1", "output": "a.py"}},
+    ]  # fmt: skip
+    rollout.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    [event] = read(str(rollout)).events
+    assert event["streamd_tokens"] == {"input": 200, "cache_read": 1000, "output": 30}
+    assert event["timestamp"] == "2026-11-20T10:00:02Z"
