@@ -407,9 +407,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"streamd {VERSION}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    from streamd.shared._formats import FORMATS, SESSION_LOG
+    from streamd.shared._formats import FORMATS
 
-    formats = [SESSION_LOG, *FORMATS]
+    formats = list(FORMATS)
     replay = sub.add_parser(
         "replay", help="classify a session log or an agent's transcript offline, step by step"
     )

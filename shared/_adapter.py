@@ -95,6 +95,8 @@ def _int_or_text(text: str) -> int | str:
 
 
 _ABSENT = object()
+ABSENT = _ABSENT
+"""An event's result when it has none (``HookEvent.has_result`` is then False)."""
 
 
 def _result_of(event: Mapping[str, object], event_name: str) -> object:

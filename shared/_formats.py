@@ -17,11 +17,35 @@ _AGENTS: dict[str, Callable[[str], Transcript]] = {
     "openhands": _agents.openhands,
 }
 HOST_FORMATS = tuple(h.name for h in hosts.every() if h.read_transcript is not None)
-FORMATS = (*HOST_FORMATS, *_AGENTS)
 SESSION_LOG = "session-log"
+FORMATS = (*HOST_FORMATS, *_AGENTS, SESSION_LOG)
+RECORDED_STEP = "streamd_recorded_step"
+"""The key under which a session log's event carries the step it recorded: its digests
+are all there is, so they are used as they are."""
+
+
+def read_session_log(path: str) -> Transcript:
+    """A streamd or dos-kernel session log: its records, as steps, with their times."""
+    from ._log import read_records
+
+    name = os.path.basename(path)
+    t = Transcript(path, SESSION_LOG, name[: -len(".jsonl")] if name.endswith(".jsonl") else name)
+    for record in read_records(path):
+        t.started = t.started or record.ts
+        t.events.append(
+            {
+                RECORDED_STEP: record.step,
+                "tool_name": record.step.tool_name,
+                "tool_use_id": record.tool_use_id,
+                "timestamp": record.ts,
+            }
+        )
+    return t
 
 
 def reader(fmt: str) -> Callable[[str], Transcript]:
+    if fmt == SESSION_LOG:
+        return read_session_log
     if fmt in _AGENTS:
         return _AGENTS[fmt]
     read = hosts.get(fmt).read_transcript if fmt in hosts.NAMES else None

@@ -18,6 +18,7 @@ from streamd.shared import (
     Detector,
     HookEvent,
     Policy,
+    Step,
     Transcript,
     UnknownFormat,
     UnreadableFile,
@@ -32,6 +33,8 @@ from streamd.shared import (
     read_transcript,
     rules,
 )
+from streamd.shared._adapter import ABSENT
+from streamd.shared._formats import RECORDED_STEP
 
 BYTES_PER_TOKEN = 4
 """A rough rule for text and code under BPE tokenizers; the estimate says it is one."""
@@ -115,9 +118,14 @@ def analyze(t: Transcript, policy: Policy, *, keep_steps: bool = False) -> Sessi
     reach = max(MAX_PERIOD, getattr(window, "window", MAX_PERIOD))
     recurring = _recurring_calls([_canonical(e) for e in t.events], reach)
     for position, event in enumerate(t.events):
+        recorded = event.get(RECORDED_STEP)
         try:
-            adapted = adapt_event(
-                event, host=host, shape=position in recurring, args_digest=keys[position]
+            adapted = (
+                recorded_event(event, recorded)
+                if recorded is not None
+                else adapt_event(
+                    event, host=host, shape=position in recurring, args_digest=keys[position]
+                )
             )
         except RecursionError:
             t.skipped["call nested too deeply"] += 1
@@ -194,6 +202,12 @@ def _seconds(first: object, last: object) -> float | None:
     return max(0.0, (end - start).total_seconds())
 
 
+def recorded_event(event: dict[str, Any], step: object) -> HookEvent:
+    """A step a session log already holds, as the adapter would have made it."""
+    assert isinstance(step, Step)
+    return HookEvent("PostToolUse", None, None, event.get("tool_use_id"), step, ABSENT)
+
+
 def _call_digest(event: dict[str, Any]) -> str | None:
     try:
         return call_digest(event)
@@ -202,6 +216,8 @@ def _call_digest(event: dict[str, Any]) -> str | None:
 
 
 def _canonical(event: dict[str, Any]) -> str | None:
+    if RECORDED_STEP in event:
+        return None  # its digests are recorded: there is nothing to compute
     try:
         return canonical_call_digest(event)
     except RecursionError:

@@ -76,6 +76,8 @@ def _cost(report: Report) -> str:
         return f"the model turns that made those calls used {' and '.join(parts)}{share}\n"
     if not report.loops:
         return ""
+    if not report.result_bytes_in_loops:
+        return "the files record no token usage or result text to count\n"
     return (
         f"the transcripts record no token usage: the repeated results came to "
         f"{report.result_bytes_in_loops:,} bytes, about {report.token_estimate:,} tokens at "

@@ -294,3 +294,21 @@ def test_real_cost_from_the_transcripts_own_usage_and_times(tmp_path: Path) -> N
     ).stdout  # fmt: skip
     assert "52,424 input tokens (52,000 read from the cache, 400 written to it)" in text
     assert "160 output tokens" in text and "over 3 s" in text
+
+
+@pytest.mark.process
+def test_streamds_own_session_logs_are_read(tmp_path: Path) -> None:
+    """What the live hook recorded is history too: report reads `.dos/streams`."""
+    from ..harness import read_event, run_shim
+
+    for n in range(4):
+        run_shim(read_event(tmp_path, n), tmp_path / "absent.sock")
+    streams = tmp_path / ".dos" / "streams"
+    done = subprocess.run(
+        [sys.executable, "-m", "streamd.client", "report", str(streams), "--json"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    found = json.loads(done.stdout)
+    assert (found["sessions"], found["tool_calls"], found["loops"]) == (1, 4, 1)
+    assert found["skipped"] == 0  # its .gitignore is no transcript, and not counted as one
+    assert found["top_sessions"][0]["format"] == "session-log"
