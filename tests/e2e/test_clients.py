@@ -162,6 +162,56 @@ def run_claude(
         )  # fmt: skip
 
 
+def run_codex(
+    clients: Path, script: Script, home: Path, project: Path
+) -> subprocess.CompletedProcess[str]:
+    """``codex exec`` on the scripted model (the hook already installed in ``home``)."""
+    with ModelServer(script, responses_reply) as server:
+        (home / ".codex" / "config.toml").write_text(
+            'model = "gpt-5-codex"\nmodel_provider = "e2e"\n'
+            f'[model_providers.e2e]\nname = "e2e"\nbase_url = "{server.url}/v1"\n'
+            'wire_api = "responses"\nenv_key = "E2E_API_KEY"\n'
+        )
+        env = {
+            "PATH": os.environ.get("PATH", ""), "HOME": str(home), "E2E_API_KEY": "sk-e2e",
+            "CODEX_HOME": str(home / ".codex"),
+        }  # fmt: skip
+        return run(
+            [str(clients / "codex"), "exec", "--dangerously-bypass-hook-trust",
+             "--skip-git-repo-check", "--sandbox", "danger-full-access", "check the build"],
+            project, env,
+        )  # fmt: skip
+
+
+def gemini_settings(home: Path, **more: Any) -> None:
+    """Gemini CLI's settings for a loopback run: the base-URL variable alone selects a
+    gateway auth the CLI then rejects; updates, usage statistics and telemetry would
+    leave loopback."""
+    (home / ".gemini").mkdir()
+    settings = {
+        "security": {"auth": {"selectedType": "gemini-api-key"}},
+        "general": {"disableAutoUpdate": True, "disableUpdateNag": True},
+        "privacy": {"usageStatisticsEnabled": False},
+        "telemetry": {"enabled": False},
+        **more,
+    }
+    (home / ".gemini" / "settings.json").write_text(json.dumps(settings))
+
+
+def run_gemini(
+    clients: Path, script: Script, home: Path, project: Path
+) -> subprocess.CompletedProcess[str]:
+    with ModelServer(script, gemini_reply) as server:
+        env = {
+            "PATH": os.environ.get("PATH", ""), "HOME": str(home),
+            "GOOGLE_GEMINI_BASE_URL": server.url, "GEMINI_API_KEY": "e2e-key",
+        }  # fmt: skip
+        return run(
+            [str(clients / "gemini"), "-p", "check the build", "--yolo", "--skip-trust"],
+            project, env,
+        )  # fmt: skip
+
+
 def test_claude_code(clients: Path, daemon: DaemonProcess, home: Path, tmp_path: Path) -> None:
     project = tmp_path / "project"
     project.mkdir()
@@ -232,21 +282,7 @@ def test_codex(clients: Path, daemon: DaemonProcess, home: Path, tmp_path: Path)
         [Call("exec_command", {"cmd": "cat missing.txt"})] * 3
         + [Call("exec_command", {"cmd": "cat status.txt"})] * 3
     )
-    with ModelServer(script, responses_reply) as server:
-        (home / ".codex" / "config.toml").write_text(
-            'model = "gpt-5-codex"\nmodel_provider = "e2e"\n'
-            f'[model_providers.e2e]\nname = "e2e"\nbase_url = "{server.url}/v1"\n'
-            'wire_api = "responses"\nenv_key = "E2E_API_KEY"\n'
-        )
-        env = {
-            "PATH": os.environ.get("PATH", ""), "HOME": str(home), "E2E_API_KEY": "sk-e2e",
-            "CODEX_HOME": str(home / ".codex"),
-        }  # fmt: skip
-        done = run(
-            [str(clients / "codex"), "exec", "--dangerously-bypass-hook-trust",
-             "--skip-git-repo-check", "--sandbox", "danger-full-access", "check the build"],
-            project, env,
-        )  # fmt: skip
+    done = run_codex(clients, script, home, project)
     assert done.returncode == 0, done.stderr[-2000:]
     check(script, project, codex_results, fired=[2, 5])
 
@@ -255,30 +291,13 @@ def test_gemini_cli(clients: Path, daemon: DaemonProcess, home: Path, tmp_path: 
     project = tmp_path / "project"
     project.mkdir()
     (project / "status.txt").write_text("build: pending\n")
-    (home / ".gemini").mkdir()
-    # The base-URL variable alone selects a gateway auth the CLI then rejects; updates,
-    # usage statistics and telemetry would leave loopback.
-    settings = {
-        "security": {"auth": {"selectedType": "gemini-api-key"}},
-        "general": {"disableAutoUpdate": True, "disableUpdateNag": True},
-        "privacy": {"usageStatisticsEnabled": False},
-        "telemetry": {"enabled": False},
-    }
-    (home / ".gemini" / "settings.json").write_text(json.dumps(settings))
+    gemini_settings(home)
     install_hook("gemini", home, daemon)
     script = Script(
         [Call("run_shell_command", {"command": "cat missing.txt"})] * 3
         + [Call("read_file", {"file_path": str(project / "status.txt")})] * 3
     )
-    with ModelServer(script, gemini_reply) as server:
-        env = {
-            "PATH": os.environ.get("PATH", ""), "HOME": str(home),
-            "GOOGLE_GEMINI_BASE_URL": server.url, "GEMINI_API_KEY": "e2e-key",
-        }  # fmt: skip
-        done = run(
-            [str(clients / "gemini"), "-p", "check the build", "--yolo", "--skip-trust"],
-            project, env,
-        )  # fmt: skip
+    done = run_gemini(clients, script, home, project)
     assert done.returncode == 0, done.stderr[-2000:]
     check(script, project, gemini_results, fired=[2, 5])
 
@@ -309,26 +328,11 @@ def test_gemini_cli_breaker_stops_a_loop(
     project.mkdir()
     (project / "status.txt").write_text("build: pending\n")
     (project / "dos.toml").write_text("[streamd.breaker]\nstop_at = 4\n")
-    (home / ".gemini").mkdir()
-    settings = {
-        "security": {"auth": {"selectedType": "gemini-api-key"}},
-        "general": {"disableAutoUpdate": True, "disableUpdateNag": True},
-        "privacy": {"usageStatisticsEnabled": False},
-        "telemetry": {"enabled": False},
-        "model": {"disableLoopDetection": True},  # its own check would halt at the fifth
-    }
-    (home / ".gemini" / "settings.json").write_text(json.dumps(settings))
+    # Its own loop check would halt the session at the fifth identical call.
+    gemini_settings(home, model={"disableLoopDetection": True})
     install_hook("gemini", home, daemon)
     script = Script([Call("read_file", {"file_path": str(project / "status.txt")})] * 8)
-    with ModelServer(script, gemini_reply) as server:
-        env = {
-            "PATH": os.environ.get("PATH", ""), "HOME": str(home),
-            "GOOGLE_GEMINI_BASE_URL": server.url, "GEMINI_API_KEY": "e2e-key",
-        }  # fmt: skip
-        run(
-            [str(clients / "gemini"), "-p", "check the build", "--yolo", "--skip-trust"],
-            project, env,
-        )  # fmt: skip
+    run_gemini(clients, script, home, project)
     records = read_records(str(next((project / ".dos" / "streams").glob("*.jsonl"))))
     assert len(records) == 4 and records[-1].stop == ("exact", 4)
     assert max(gemini_results(r["body"]) for r in script.requests if r["body"]) <= 4
@@ -345,21 +349,7 @@ def test_codex_breaker_cannot_stop_it_and_keeps_advising(
     (home / ".codex").mkdir()
     install_hook("codex", home, daemon)
     script = Script([Call("exec_command", {"cmd": "cat missing.txt"})] * 6)
-    with ModelServer(script, responses_reply) as server:
-        (home / ".codex" / "config.toml").write_text(
-            'model = "gpt-5-codex"\nmodel_provider = "e2e"\n'
-            f'[model_providers.e2e]\nname = "e2e"\nbase_url = "{server.url}/v1"\n'
-            'wire_api = "responses"\nenv_key = "E2E_API_KEY"\n'
-        )
-        env = {
-            "PATH": os.environ.get("PATH", ""), "HOME": str(home), "E2E_API_KEY": "sk-e2e",
-            "CODEX_HOME": str(home / ".codex"),
-        }  # fmt: skip
-        done = run(
-            [str(clients / "codex"), "exec", "--dangerously-bypass-hook-trust",
-             "--skip-git-repo-check", "--sandbox", "danger-full-access", "check the build"],
-            project, env,
-        )  # fmt: skip
+    done = run_codex(clients, script, home, project)
     assert done.returncode == 0, done.stderr[-2000:]
     records = read_records(str(next((project / ".dos" / "streams").glob("*.jsonl"))))
     assert len(records) == 6 and [r.stop is not None for r in records] == [False] * 3 + [True] * 3
