@@ -28,6 +28,7 @@ from streamd.shared import (
     read_transcript,
 )
 from streamd.shared._breaker import loop_count
+from streamd.shared._calls import first_text
 
 from ._terminal import plural
 
@@ -173,13 +174,9 @@ def _clip(text: str, width: int) -> str:
 
 def _arguments(tool_input: object) -> str:
     """The argument a person recognizes a call by (its command, path or pattern)."""
-    if isinstance(tool_input, dict):
-        for key in _ARGUMENT_KEYS:
-            value = tool_input.get(key)
-            if isinstance(value, str):
-                return value
-            if isinstance(value, list) and all(isinstance(v, str) for v in value):
-                return " ".join(value)
+    found = first_text(tool_input, _ARGUMENT_KEYS)
+    if found is not None:
+        return found
     return json.dumps(tool_input, sort_keys=True, default=str, ensure_ascii=False)
 
 

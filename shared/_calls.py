@@ -58,15 +58,23 @@ def family(tool: str) -> str:
     return FAMILIES.get(tool, tool)
 
 
-def command_of(tool_input: object) -> str | None:
-    """A shell call's command line, where its input names one."""
+def first_text(tool_input: object, keys: tuple[str, ...]) -> str | None:
+    """The first of ``keys`` in the input that holds text (a list of words joined)."""
     if isinstance(tool_input, Mapping):
-        for key in _COMMAND_KEYS:
+        for key in keys:
             value = tool_input.get(key)
             if isinstance(value, str):
                 return value
             if isinstance(value, list) and all(isinstance(v, str) for v in value):
                 return " ".join(value)
+    return None
+
+
+def command_of(tool_input: object) -> str | None:
+    """A shell call's command line, where its input names one."""
+    found = first_text(tool_input, _COMMAND_KEYS)
+    if found is not None:
+        return found
     return tool_input if isinstance(tool_input, str) else None
 
 
