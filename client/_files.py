@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+import sys
 import tempfile
 from pathlib import Path
 
@@ -139,3 +140,12 @@ def is_regular(path: Path) -> bool:
         return stat.S_ISREG(path.lstat().st_mode)
     except FileNotFoundError:
         return False
+
+
+def user_dir(variable: str, fallback: str, darwin: str) -> Path:
+    """streamd's per-user folder of one kind, by the XDG rule: ``$<variable>/streamd``
+    when it is absolute, else ``~/<fallback>/streamd``; on macOS ``~/<darwin>/streamd``."""
+    if sys.platform == "darwin":
+        return Path.home() / darwin / "streamd"
+    base = os.environ.get(variable, "")
+    return (Path(base) if os.path.isabs(base) else Path.home() / fallback) / "streamd"

@@ -61,10 +61,7 @@ _main()
 def data_dir() -> Path:
     """streamd's per-user data folder: ``$XDG_DATA_HOME/streamd``, else
     ``~/.local/share/streamd`` (on macOS ``~/Library/Application Support/streamd``)."""
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Application Support" / "streamd"
-    base = os.environ.get("XDG_DATA_HOME", "")
-    return (Path(base) if os.path.isabs(base) else Path.home() / ".local" / "share") / "streamd"
+    return _files.user_dir("XDG_DATA_HOME", ".local/share", "Library/Application Support")
 
 
 def launcher_path() -> Path:

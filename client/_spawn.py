@@ -66,10 +66,7 @@ def state_dir() -> Path:
     """streamd's per-user state folder (the detached daemon's log and pid):
     ``$XDG_STATE_HOME/streamd``, else ``~/.local/state/streamd`` (on macOS
     ``~/Library/Logs/streamd``)."""
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Logs" / "streamd"
-    base = os.environ.get("XDG_STATE_HOME", "")
-    return (Path(base) if os.path.isabs(base) else Path.home() / ".local" / "state") / "streamd"
+    return _files.user_dir("XDG_STATE_HOME", ".local/state", "Library/Logs")
 
 
 @dataclass(frozen=True)
