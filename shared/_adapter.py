@@ -260,27 +260,28 @@ def _shape_digest(raw: bytes) -> str | None:
     return None if shape == text else digest(shape.encode("utf-8"))
 
 
-def call_digest(event: Mapping[str, object]) -> str | None:
-    """The ``args_digest`` an event's step will have; None when it names no tool."""
-    tool_name = event.get("tool_name")
-    if not isinstance(tool_name, str) or not tool_name:
-        return None
-    tool_input = event.get("tool_input")
-    return digest(
-        canonical_bytes({"tool": tool_name, "input": {} if tool_input is None else tool_input})
-    )
-
-
-def canonical_call_digest(event: Mapping[str, object]) -> str | None:
-    """The digest of the call with its arguments in canonical form (``Step.call``);
+def call_digests(event: Mapping[str, object]) -> tuple[str, str | None] | None:
+    """The digests an event's step will have: its ``args_digest`` (dos-kernel's) and its
+    ``call_digest`` (the arguments in canonical form; None when that changes nothing).
     None when it names no tool."""
     tool_name = event.get("tool_name")
     if not isinstance(tool_name, str) or not tool_name:
         return None
     tool_input = event.get("tool_input")
-    tool_input = {} if tool_input is None else tool_input
-    canonical = canonical_input(tool_name.casefold(), tool_input, _str_or_none(event.get("cwd")))
-    return digest(canonical_bytes({"tool": tool_name, "input": canonical}))
+    if tool_input is None:
+        tool_input = {}
+    args = digest(canonical_bytes({"tool": tool_name, "input": tool_input}))
+    cwd = _str_or_none(event.get("cwd"))
+    canonical = canonical_input(tool_name.casefold(), tool_input, cwd)
+    if canonical is tool_input:
+        return args, None
+    return args, digest(canonical_bytes({"tool": tool_name, "input": canonical}))
+
+
+def call_digest(event: Mapping[str, object]) -> str | None:
+    """The ``args_digest`` an event's step will have; None when it names no tool."""
+    found = call_digests(event)
+    return None if found is None else found[0]
 
 
 def adapt_event(
@@ -288,13 +289,13 @@ def adapt_event(
     *,
     host: Host | None = None,
     shape: bool = True,
-    args_digest: str | None = None,
+    digests: tuple[str, str | None] | None = None,
 ) -> HookEvent:
     """The (Claude-shaped) event's step and what else streamd needs of it; ``host``
     reads the failures in its own form. ``shape=False`` leaves the result's shape out,
-    for a caller that knows no other call within five steps has the same arguments (no
-    rule would ever compare it). ``args_digest``, when given, is the event's
-    ``call_digest``, already computed."""
+    for a caller that knows no call within a rule's reach has the same arguments (no
+    rule would ever compare it). ``digests``, when given, are the event's
+    ``call_digests``, already computed."""
     name = event.get("hook_event_name")
     event_name = name if isinstance(name, str) and name else DEFAULT_EVENT_NAME
     tool_name = event.get("tool_name")
@@ -305,15 +306,12 @@ def adapt_event(
         tool_input = event.get("tool_input")
         if tool_input is None:
             tool_input = {}
-        if args_digest is None:
-            args_digest = digest(canonical_bytes({"tool": tool_name, "input": tool_input}))
+        if digests is None:
+            digests = call_digests(event)
+            assert digests is not None  # it names a tool
+        args_digest, call = digests
         result = _result_of(event, event_name)
         folded = tool_name.casefold()
-        cwd = _str_or_none(event.get("cwd"))
-        canonical = canonical_input(folded, tool_input, cwd)
-        call = None
-        if canonical is not tool_input:
-            call = digest(canonical_bytes({"tool": tool_name, "input": canonical}))
         effect = writes(folded, tool_input)
         if result is _ABSENT:
             step = Step(tool_name, args_digest, call_digest=call, writes=effect)

@@ -24,9 +24,8 @@ from streamd.shared import (
     UnreadableFile,
     Verdict,
     adapt_event,
-    call_digest,
+    call_digests,
     canonical_bytes,
-    canonical_call_digest,
     excerpt,
     failure_gist,
     hosts,
@@ -113,10 +112,10 @@ def analyze(t: Transcript, policy: Policy, *, keep_steps: bool = False) -> Sessi
     sizes: list[int] = []
     turns: list[tuple[object, dict[str, int] | None, object]] = []
     open_loop: Loop | None = None
-    keys = [_call_digest(e) for e in t.events]
+    digests = [_digests(e) for e in t.events]
     window = policy.settings["recurrence"]
     reach = max(MAX_PERIOD, getattr(window, "window", MAX_PERIOD))
-    recurring = _recurring_calls([_canonical(e) for e in t.events], reach)
+    recurring = _recurring_calls([d[1] or d[0] if d else None for d in digests], reach)
     for position, event in enumerate(t.events):
         recorded = event.get(RECORDED_STEP)
         try:
@@ -124,7 +123,7 @@ def analyze(t: Transcript, policy: Policy, *, keep_steps: bool = False) -> Sessi
                 recorded_event(event, recorded)
                 if recorded is not None
                 else adapt_event(
-                    event, host=host, shape=position in recurring, args_digest=keys[position]
+                    event, host=host, shape=position in recurring, digests=digests[position]
                 )
             )
         except RecursionError:
@@ -208,20 +207,13 @@ def recorded_event(event: dict[str, Any], step: object) -> HookEvent:
     return HookEvent("PostToolUse", None, None, event.get("tool_use_id"), step, ABSENT)
 
 
-def _call_digest(event: dict[str, Any]) -> str | None:
-    try:
-        return call_digest(event)
-    except RecursionError:
-        return None  # adapting it fails too, and says so
-
-
-def _canonical(event: dict[str, Any]) -> str | None:
+def _digests(event: dict[str, Any]) -> tuple[str, str | None] | None:
     if RECORDED_STEP in event:
         return None  # its digests are recorded: there is nothing to compute
     try:
-        return canonical_call_digest(event)
+        return call_digests(event)
     except RecursionError:
-        return None
+        return None  # adapting it fails too, and says so
 
 
 def _recurring_calls(keys: list[str | None], reach: int) -> set[int]:
