@@ -173,13 +173,13 @@ def _read_answer(stdout: bytes) -> ProbeResult:
         payload = json.loads(stdout)
     except ValueError:
         return ProbeResult(False, f"the answer is not JSON: {stdout[:80]!r}")
-    text = _first_text(payload)
+    text = _advice(payload)
     return ProbeResult(text is not None, (text or "an answer without advice").splitlines()[0])
 
 
-def _first_text(value: object) -> str | None:
+def _advice(value: object) -> str | None:
     """The advice: the longest text in the answer (the others name events)."""
     if isinstance(value, str):
         return value
-    texts = [_first_text(v) for v in (value.values() if isinstance(value, dict) else [])]
+    texts = [_advice(v) for v in (value.values() if isinstance(value, dict) else [])]
     return max((t for t in texts if t), key=len, default=None)

@@ -100,7 +100,7 @@ class Telemetry:
         self._queue: queue.Queue[Finding | None] = queue.Queue(QUEUE_LIMIT)
         attributes = {"service.name": env.get("OTEL_SERVICE_NAME") or "streamd"}
         resource = Resource.create(attributes)
-        self._exporter = OTLPLogExporter(timeout=EXPORTER_TIMEOUT_SECONDS)
+        self._exporter = OTLPLogExporter(timeout=EXPORT_TIMEOUT)
         collected: list[Any] = []
 
         class Collect(LogRecordProcessor):
@@ -120,7 +120,7 @@ class Telemetry:
         self._logs.add_log_record_processor(Collect())
         self._logger = self._logs.get_logger("streamd")
         reader = PeriodicExportingMetricReader(
-            OTLPMetricExporter(timeout=EXPORTER_TIMEOUT_SECONDS),
+            OTLPMetricExporter(timeout=EXPORT_TIMEOUT),
             # OTEL_METRIC_EXPORT_INTERVAL, the standard variable, else the SDK's 60 s
             export_timeout_millis=int(EXPORT_TIMEOUT * 1000),
         )
@@ -252,9 +252,6 @@ class Telemetry:
             self._exporter.shutdown()  # type: ignore[no-untyped-call]
         except Exception as exc:
             log.debug("closing the exporters: %s", exc)
-
-
-EXPORTER_TIMEOUT_SECONDS = EXPORT_TIMEOUT
 
 
 def start(environ: Mapping[str, str] | None = None) -> Telemetry | None:
