@@ -303,8 +303,6 @@ class Daemon:
         if target.event.is_session_end:
             self.table.drop(target.workspace, target.session)
             return proto.Answer(b"")
-        if target.event.is_batch and not os.path.lexists(target.log_path):
-            return proto.Answer(b"")  # nothing recorded yet, so nothing to stop
         session = self.table.session_for(target, request.host)
         before = session.last_verdict
         session.inflight += 1

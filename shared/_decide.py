@@ -122,7 +122,10 @@ def resolve(request: HookRequest) -> Target | None:
         event = replace(event, tool_use_id=f"streamd-{request.key}")
     name = raw.get("hook_event_name")
     host_event = name if isinstance(name, str) else host.event_name(event.event_name)
-    return Target(workspace, session, log_path(workspace, session), event, request.host, host_event)
+    path = log_path(workspace, session)
+    if event.is_batch and not os.path.lexists(path):
+        return None  # nothing recorded yet, so nothing to stop: no log is made for it
+    return Target(workspace, session, path, event, request.host, host_event)
 
 
 def decide(

@@ -3,7 +3,6 @@ log's lock, exactly as the daemon would have decided it."""
 
 from __future__ import annotations
 
-import os
 import time
 
 from ._decide import HookRequest, TooDeep, decide, resolve
@@ -20,8 +19,6 @@ def handle_offline(request: HookRequest, *, deadline: float | None = None) -> by
         return b""
     if target is None or target.event.is_session_end:
         return b""
-    if target.event.is_batch and not os.path.lexists(target.log_path):
-        return b""  # nothing recorded yet, so nothing to stop: no log made for it
     policy = policy_or_default(target.workspace)
     log = _open_locked_until(target.log_path, deadline)
     if log is None:

@@ -160,3 +160,14 @@ class TestWhatIf:
         breaker = json.loads(found.stdout)["breaker"]
         assert breaker == {"stop_at": 4, "budget": None, "sessions_stopped": 1, "calls_saved": 5}
         assert "1 session would have stopped, saving about 5 calls" in text.stdout
+
+
+@pytest.mark.parametrize("with_daemon", [True, False])
+def test_a_batch_before_any_step_makes_no_log(
+    daemon: DaemonProcess, sockdir: Path, tmp_path: Path, with_daemon: bool
+) -> None:
+    """Claude Code sends PostToolBatch for refused calls too, which no step records."""
+    sock = daemon.socket_path if with_daemon else sockdir / "absent.sock"
+    done = run_shim(batch(tmp_path), sock)
+    assert (done.returncode, done.stdout) == (0, b"")
+    assert not (tmp_path / ".dos").exists()
