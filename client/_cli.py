@@ -19,6 +19,8 @@ from streamd.shared._version import VERSION
 from ._options import SOCKET_HELP, add_serve_arguments, positive_int
 
 if TYPE_CHECKING:
+    import datetime as dt
+
     from ._api import DaemonClient
 
 
@@ -46,20 +48,12 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    import datetime as dt
-
     from streamd.shared import DEFAULT_POLICY, PolicyError, default_folders, load_policy
 
     from . import _report
 
-    since = None
-    if args.since:
-        try:
-            since = dt.datetime.fromisoformat(args.since)
-        except ValueError:
-            raise CommandError(f"--since {args.since!r}: give a date, as 2026-11-01") from None
-        if since.tzinfo is None:
-            since = since.replace(tzinfo=dt.UTC)
+    since = _date(args.since, "--since")
+    until = _date(args.until, "--until", end_of_day=True)
     try:
         policy = load_policy(args.policy) if args.policy else DEFAULT_POLICY
     except PolicyError as exc:
@@ -81,22 +75,45 @@ def _report(args: argparse.Namespace) -> int:
             "no transcripts found in ~/.claude/projects, ~/.codex/sessions or ~/.gemini/tmp; "
             "pass files or folders"
         )
+    try:
+        prices = _report.load_prices(args.prices) if args.prices else _report.Prices()
+        prices.by_model.update(_report.parse_price(spec) for spec in args.price or ())
+    except _report.PriceError as exc:
+        raise CommandError(str(exc)) from None
     otlp = None
     if args.otlp:
         from ._report._otlp import Backtest
 
         otlp = Backtest()
-    return _report.run(
-        paths,
-        policy,
-        sys.stdout,
-        otlp=otlp,
-        as_json_output=args.json,
+    options = _report.Options(
+        as_json=args.json,
         since=since,
+        until=until,
         fmt=args.format,
         excerpts=not args.no_excerpts,
         html=args.html,
+        group_by=args.group_by,
+        prices=prices or None,
     )
+    return _report.run(paths, policy, sys.stdout, options, otlp=otlp)
+
+
+def _date(given: str | None, option: str, *, end_of_day: bool = False) -> dt.datetime | None:
+    """A date or time from the command line, in UTC unless it says otherwise; a bare
+    date given as an end means the end of that day."""
+    import datetime as dt
+
+    if not given:
+        return None
+    try:
+        when = dt.datetime.fromisoformat(given)
+    except ValueError:
+        raise CommandError(f"{option} {given!r}: give a date, as 2026-11-01") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    if end_of_day and len(given.strip()) == 10:
+        when += dt.timedelta(days=1)
+    return when
 
 
 def _socket(args: argparse.Namespace) -> str:
@@ -440,7 +457,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument("--policy", help="a dos.toml to take the policy from")
     report.add_argument("--format", choices=FORMATS, help="default: told from each file")
-    report.add_argument("--since", help="only sessions started on or after this date")
+    report.add_argument("--since", help="only sessions started on or after this date (UTC)")
+    report.add_argument(
+        "--until", help="only sessions started before this time, or on or before this date"
+    )
+    report.add_argument(
+        "--group-by",
+        choices=("day", "project"),
+        help="totals per day or project; the page groups its sessions so (default project)",
+    )
+    report.add_argument(
+        "--price",
+        action="append",
+        metavar="MODEL=IN,OUT[,CACHE_READ[,CACHE_WRITE]]",
+        help="what a model's tokens cost per million (MODEL may be a glob); repeatable",
+    )
+    report.add_argument(
+        "--prices", metavar="FILE", help='a TOML file of [prices."MODEL"] tables (see README)'
+    )
     report.add_argument("--json", action="store_true", help="one JSON object")
     report.add_argument("--html", metavar="FILE", help="also write a self-contained page")
     report.add_argument(

@@ -92,7 +92,7 @@ def openhands(path: str) -> Transcript:
         if not isinstance(item, dict):
             t.skipped["event that is not an object"] += 1
             continue
-        t.started = t.started or item.get("timestamp")
+        t.saw(item.get("timestamp"))
         if "action" in item:
             if item["action"] not in _NOT_TOOLS:
                 actions[item.get("id")] = item

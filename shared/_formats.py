@@ -30,8 +30,11 @@ def read_session_log(path: str) -> Transcript:
 
     name = os.path.basename(path)
     t = Transcript(path, SESSION_LOG, name[: -len(".jsonl")] if name.endswith(".jsonl") else name)
+    streams = os.path.dirname(os.path.abspath(path))
+    if streams.endswith(os.path.join(".dos", "streams")):
+        t.project = os.path.dirname(os.path.dirname(streams))
     for record in read_records(path):
-        t.started = t.started or record.ts
+        t.saw(record.ts)
         t.events.append(
             {
                 RECORDED_STEP: record.step,
@@ -72,6 +75,8 @@ def detect(path: str) -> str:
             return "codex"
         if name.startswith("rollout-") or b'"instructions"' in first or b'"record_type"' in first:
             return "codex"  # a rollout of 2025, before the envelope
+        if b'"projectHash"' in first:
+            return "gemini"  # Gemini CLI's records (0.61 on)
         return "claude"
     if head.startswith(b"[") or b'"history"' in head:
         return "openhands"

@@ -18,6 +18,8 @@ LINE_LIMIT = 64 * 1024 * 1024
 """Bytes of one line read at most; a longer line is skipped and counted."""
 FILE_LIMIT = 1024 * 1024 * 1024
 """Bytes of a transcript read whole (the JSON formats) at most."""
+PROMPT_LIMIT = 500
+"""Characters of the first prompt kept to name a session."""
 
 
 class UnknownFormat(StreamdError, ValueError):
@@ -41,6 +43,26 @@ class Transcript:
     skipped: collections.Counter[str] = field(default_factory=collections.Counter)
     started: str | None = None
     """The first timestamp the file gives, as written."""
+    ended: str | None = None
+    """The last timestamp it gives."""
+    project: str | None = None
+    """The folder the agent worked in, where the file says."""
+    prompt: str | None = None
+    """The user's first prompt, where the file holds it."""
+
+    def saw(self, stamp: object) -> None:
+        """Note a timestamp the file gives (ISO 8601 text)."""
+        if isinstance(stamp, str) and stamp:
+            self.started = self.started or stamp
+            self.ended = stamp
+
+    def asked(self, text: object) -> None:
+        """Note a user prompt; the first one names the session. Text that opens with a
+        tag is the host's own context (``<environment_context>``...), not a prompt."""
+        if self.prompt is None and isinstance(text, str) and text.strip():
+            if text.lstrip().startswith("<"):
+                return
+            self.prompt = " ".join(text.split())[:PROMPT_LIMIT]
 
 
 def session_of(path: str) -> str:

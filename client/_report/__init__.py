@@ -4,19 +4,30 @@ what those loops cost. ``_model`` analyzes (typed results); ``_text``, ``_json``
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import sys
-import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
 from streamd.shared import Policy
 from streamd.shared._adapter import use_openssl
 
-from . import _html
+from ._html import Page
 from ._json import FORMAT, as_json
-from ._model import Call, Loop, Report, SessionResult, analyze, sessions, transcript_files
+from ._model import (
+    GROUPINGS,
+    Call,
+    Loop,
+    Report,
+    SessionResult,
+    analyze,
+    sessions,
+    transcript_files,
+)
+from ._prices import PriceError, Prices, load_prices, parse_price
 from ._text import render
 
 if TYPE_CHECKING:
@@ -28,75 +39,97 @@ def build(
     policy: Policy,
     *,
     since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
     fmt: str | None = None,
     top: int = 5,
     progress: TextIO | None = None,
-    page: tuple[TextIO, TextIO] | None = None,
-    excerpts: bool = True,
+    page: Page | None = None,
+    prices: Prices | None = None,
     on_loops: Callable[[list[Loop]], None] | None = None,
 ) -> Report:
-    """Read every transcript under ``paths``; with ``page``, write each session's
-    timeline as it goes, to the first file if it looped, else to the second (the page
-    shows the first before the second, and the summary above both)."""
-    report = Report(top=top)
+    """Read every transcript under ``paths``; with ``page``, add each session to it as
+    it goes."""
+    report = Report(top=top, prices=prices or Prices())
     for result in sessions(
-        paths, policy, report, since=since, fmt=fmt, keep_steps=page is not None
+        paths, policy, report, since=since, until=until, fmt=fmt, keep_steps=page is not None
     ):
         if progress is not None and report.files % 50 == 0:
             progress.write(f"\rread {report.files} files, {report.tool_calls} tool calls")
             progress.flush()
         if page is not None:
-            page[0 if result.loops else 1].write(_html.session_strip(result, excerpts=excerpts))
+            page.add(result)
         if on_loops is not None and result.loops:
             on_loops(result.loops)
         result.steps.clear()
+        for loop in result.loops:
+            loop.evidence.clear()
     if progress is not None and report.files >= 50:
         progress.write("\n")
     return report
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """What ``streamd report`` was asked for, beyond the paths and the policy."""
+
+    as_json: bool = False
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    fmt: str | None = None
+    excerpts: bool = True
+    html: str | None = None
+    group_by: str | None = None
+    prices: Prices | None = None
 
 
 def run(
     paths: list[str],
     policy: Policy,
     out: TextIO,
+    options: Options,
     *,
-    as_json_output: bool,
-    since: dt.datetime | None,
-    fmt: str | None,
-    excerpts: bool,
-    html: str | None = None,
     otlp: Backtest | None = None,
 ) -> int:
     use_openssl()
     progress = sys.stderr if sys.stderr.isatty() else None
-    with (
-        tempfile.TemporaryFile("w+", encoding="utf-8") as looped,
-        tempfile.TemporaryFile("w+", encoding="utf-8") as rest,
-    ):
+    page = (
+        Page(excerpts=options.excerpts, group_by=options.group_by or "project",
+             priced=bool(options.prices))
+        if options.html
+        else None
+    )  # fmt: skip
+    with page or contextlib.nullcontext():
         report = build(
             paths,
             policy,
-            since=since,
-            fmt=fmt,
+            since=options.since,
+            until=options.until,
+            fmt=options.fmt,
             progress=progress,
-            page=(looped, rest) if html else None,
-            excerpts=excerpts,
+            page=page,
+            prices=options.prices,
             on_loops=otlp.send if otlp is not None else None,
         )
-        if html:
-            looped.seek(0)
-            rest.seek(0)
-            _html.write_page(html, report, (looped, rest), paths=paths, excerpts=excerpts)
-    if as_json_output:
-        found = as_json(report, excerpts=excerpts, breaker=policy.breaker)
+        if page is not None and options.html:
+            page.write(options.html, report, paths=paths)
+    if options.as_json:
+        found = as_json(
+            report, excerpts=options.excerpts, breaker=policy.breaker, group_by=options.group_by
+        )
         out.write(json.dumps(found) + "\n")
     else:
-        render(report, out, excerpts=excerpts, breaker=policy.breaker)
-    if html and not as_json_output:
-        out.write(f"wrote {html}\n")
+        render(
+            report,
+            out,
+            excerpts=options.excerpts,
+            breaker=policy.breaker,
+            group_by=options.group_by,
+        )
+    if options.html and not options.as_json:
+        out.write(f"wrote {options.html}\n")
     if otlp is not None:
         sent, failed = otlp.close()
-        if not as_json_output:
+        if not options.as_json:
             failures = f"; {failed} failed" if failed else ""
             out.write(f"sent {sent} findings over OTLP{failures}\n")
         if failed:
@@ -106,13 +139,20 @@ def run(
 
 __all__ = [
     "FORMAT",
+    "GROUPINGS",
     "Call",
     "Loop",
+    "Options",
+    "Page",
+    "PriceError",
+    "Prices",
     "Report",
     "SessionResult",
     "analyze",
     "as_json",
     "build",
+    "load_prices",
+    "parse_price",
     "render",
     "run",
     "transcript_files",

@@ -8,15 +8,31 @@ from typing import Any
 
 from streamd.shared._breaker import Breaker
 
-from ._model import Report
+from ._model import Report, Totals, groups
 
 FORMAT = 2
 """2: ``tokens_in_loops`` and ``seconds_in_loops`` (the transcripts' own usage and
-times), ``loops_for_model`` and ``loops_for_people``, ``breaker`` with ``--stop-at``."""
+times), ``loops_for_model`` and ``loops_for_people``, ``loop_lengths``, the sessions'
+``project``, ``started`` and ``seconds``; ``breaker`` with ``--stop-at``,
+``cost_in_loops`` and ``unpriced_tokens`` with prices, ``groups`` with ``--group-by``."""
 
 
-def as_json(report: Report, *, excerpts: bool, breaker: Breaker | None = None) -> dict[str, Any]:
+def as_json(
+    report: Report,
+    *,
+    excerpts: bool,
+    breaker: Breaker | None = None,
+    group_by: str | None = None,
+) -> dict[str, Any]:
     found = _findings(report, excerpts=excerpts)
+    if report.prices:
+        found["cost_in_loops"] = round(report.cost_in_loops, 6)
+        found["unpriced_tokens"] = report.unpriced_tokens
+    if group_by is not None:
+        found["group_by"] = group_by
+        found["groups"] = [
+            {"group": name, **_totals(totals)} for name, totals in groups(report, group_by)
+        ]
     if breaker is not None:
         found["breaker"] = {
             "stop_at": breaker.stop_at,
@@ -45,15 +61,32 @@ def _findings(report: Report, *, excerpts: bool) -> dict[str, Any]:
         "tokens_in_loops": dict(report.tokens_in_loops),
         "seconds_in_loops": round(report.seconds_in_loops, 3),
         "loops_with_usage": report.loops_with_usage,
+        "loop_lengths": {str(n): k for n, k in sorted(report.loop_lengths.items())},
         "top_sessions": [
             {
                 "session": r.session,
                 "path": r.path,
                 "format": r.format,
+                "project": r.project,
+                "started": r.started,
+                "seconds": r.seconds,
+                **({"prompt": r.prompt} if excerpts and r.prompt else {}),
                 "calls": r.calls,
                 "calls_in_loops": r.calls_in_loops,
                 "worst_loop": r.worst.describe(excerpts=excerpts),
             }
             for r in report.worst
         ],
+    }
+
+
+def _totals(t: Totals) -> dict[str, Any]:
+    return {
+        "sessions": t.sessions,
+        "tool_calls": t.calls,
+        "loops": t.loops,
+        "calls_in_loops": t.calls_in_loops,
+        "tokens_in_loops": t.tokens_in_loops,
+        "seconds_in_loops": round(t.seconds_in_loops, 3),
+        "cost_in_loops": round(t.cost_in_loops, 6),
     }

@@ -9,7 +9,7 @@ import collections
 import datetime as dt
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +34,8 @@ from streamd.shared import (
 )
 from streamd.shared._adapter import ABSENT
 from streamd.shared._formats import RECORDED_STEP
+
+from ._prices import Prices
 
 BYTES_PER_TOKEN = 4
 """A rough rule for text and code under BPE tokenizers; the estimate says it is one."""
@@ -73,6 +75,20 @@ class Loop:
     verdict: Verdict | None = None
     audience: str = "model"
     """Advice the model would have heard, or a note for people only."""
+    tokens_by_model: dict[str, dict[str, int]] = field(default_factory=dict)
+    """``tokens`` by the model that spent them ("" where the transcript names none)."""
+    evidence: list[Call] = field(default_factory=list)
+    """Its calls as the page shows them (the first and last few), when kept."""
+    skipped_evidence: int = 0
+    """Calls left out of ``evidence`` between the first few and the last."""
+    cost: float | None = None
+    """What its tokens cost at the user's prices, when given."""
+    ordinal: int = 0
+    """Its number on the page."""
+
+    @property
+    def total_tokens(self) -> int:
+        return sum(self.tokens.values())
 
     @property
     def calls(self) -> int:
@@ -90,6 +106,11 @@ class SessionResult:
     session: str
     format: str
     calls: int = 0
+    project: str = ""
+    """The folder the agent worked in, or else the folder the file is in."""
+    prompt: str | None = None
+    started: str | None = None
+    ended: str | None = None
     loops: list[Loop] = field(default_factory=list)
     steps: list[Call] = field(default_factory=list)
     """Per call, when asked for (the page)."""
@@ -104,13 +125,29 @@ class SessionResult:
     def worst(self) -> Loop:
         return max(self.loops, key=lambda lp: lp.calls)
 
+    @property
+    def seconds(self) -> float | None:
+        return _seconds(self.started, self.ended)
+
+    @property
+    def day(self) -> str:
+        return day_of(self.started) or "undated"
+
 
 def analyze(t: Transcript, policy: Policy, *, keep_steps: bool = False) -> SessionResult:
     detector = Detector(policy)
-    result = SessionResult(t.path, t.session, t.format)
+    result = SessionResult(
+        t.path,
+        t.session,
+        t.format,
+        project=t.project or os.path.dirname(os.path.abspath(t.path)),
+        prompt=t.prompt,
+        started=t.started,
+        ended=t.ended,
+    )
     host = hosts.get(t.format) if t.format in hosts.NAMES else None
     sizes: list[int] = []
-    turns: list[tuple[object, dict[str, int] | None, object]] = []
+    turns: list[Turn] = []
     open_loop: Loop | None = None
     digests = [_digests(e) for e in t.events]
     window = policy.settings["recurrence"]
@@ -136,11 +173,13 @@ def analyze(t: Transcript, policy: Policy, *, keep_steps: bool = False) -> Sessi
         result.calls += 1
         sizes.append(len(canonical_bytes(adapted.result)) if adapted.has_result else 0)
         tokens = event.get("streamd_tokens")
+        model = event.get("streamd_model")
         turns.append(
             (
                 event.get("streamd_turn"),
                 tokens if isinstance(tokens, dict) else None,
                 event.get("timestamp"),
+                model if isinstance(model, str) else "",
             )
         )
         verdict = detector.push(adapted.step)
@@ -170,27 +209,70 @@ def analyze(t: Transcript, policy: Policy, *, keep_steps: bool = False) -> Sessi
             open_loop.audience = "model"  # advice at any of its calls: the model heard it
     for loop in result.loops:
         loop.result_bytes = sum(sizes[loop.start : loop.end + 1])
-        loop.tokens = _tokens_of(turns[loop.start : loop.end + 1])
+        loop.tokens_by_model = _tokens_of(turns[loop.start : loop.end + 1])
+        loop.tokens = _merged(loop.tokens_by_model.values())
         loop.seconds = _seconds(turns[loop.start][2], turns[loop.end][2])
+        if keep_steps:
+            _keep_evidence(loop, result.steps)
     return result
 
 
-def _tokens_of(turns: list[tuple[object, dict[str, int] | None, object]]) -> dict[str, int]:
-    """The tokens of each distinct turn (a turn that made several calls counts once)."""
-    total: dict[str, int] = {}
+Turn = tuple[object, dict[str, int] | None, object, str]
+"""Per call: the model turn that made it, that turn's tokens, when its result came,
+and the model's name."""
+EVIDENCE_HEAD = 4
+EVIDENCE_TAIL = 2
+
+
+def _keep_evidence(loop: Loop, steps: list[Call]) -> None:
+    calls = steps[loop.start : loop.end + 1]
+    if len(calls) > EVIDENCE_HEAD + EVIDENCE_TAIL:
+        loop.skipped_evidence = len(calls) - EVIDENCE_HEAD - EVIDENCE_TAIL
+        calls = calls[:EVIDENCE_HEAD] + calls[-EVIDENCE_TAIL:]
+    loop.evidence = calls
+
+
+def _tokens_of(turns: list[Turn]) -> dict[str, dict[str, int]]:
+    """The tokens of each distinct turn (a turn that made several calls counts once),
+    by model."""
+    total: dict[str, dict[str, int]] = {}
     seen: set[object] = set()
-    for turn, tokens, _ in turns:
+    for turn, tokens, _, model in turns:
         if tokens is None or turn in seen:
             continue
         seen.add(turn)
+        into = total.setdefault(model, {})
         for key, value in tokens.items():
+            into[key] = into.get(key, 0) + value
+    return total
+
+
+def _merged(parts: Iterable[dict[str, int]]) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for part in parts:
+        for key, value in part.items():
             total[key] = total.get(key, 0) + value
     return total
 
 
-def _seconds(first: object, last: object) -> float | None:
-    import datetime as dt
+def _when(stamp: object) -> dt.datetime | None:
+    """An ISO 8601 time as written in a transcript; naive ones are taken as UTC."""
+    if not isinstance(stamp, str):
+        return None
+    try:
+        when = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
 
+
+def day_of(stamp: object) -> str | None:
+    """The UTC date of a transcript's time, as ``YYYY-MM-DD``."""
+    when = _when(stamp)
+    return when.astimezone(dt.UTC).date().isoformat() if when is not None else None
+
+
+def _seconds(first: object, last: object) -> float | None:
     try:
         start = dt.datetime.fromisoformat(str(first).replace("Z", "+00:00"))
         end = dt.datetime.fromisoformat(str(last).replace("Z", "+00:00"))
@@ -261,6 +343,43 @@ def _new_loop(verdict: Verdict, index: int, failure: str | None) -> Loop:
     )
 
 
+@dataclass(slots=True)
+class Totals:
+    """The totals of one group of sessions (a day, a project)."""
+
+    sessions: int = 0
+    calls: int = 0
+    loops: int = 0
+    calls_in_loops: int = 0
+    tokens_in_loops: int = 0
+    seconds_in_loops: float = 0.0
+    cost_in_loops: float = 0.0
+
+    def add(self, result: SessionResult) -> None:
+        self.sessions += 1
+        self.calls += result.calls
+        for loop in result.loops:
+            self.loops += 1
+            self.calls_in_loops += loop.calls
+            self.tokens_in_loops += loop.total_tokens
+            self.seconds_in_loops += loop.seconds or 0.0
+            self.cost_in_loops += loop.cost or 0.0
+
+
+GROUPINGS = ("day", "project")
+
+
+def group_of(result: SessionResult, by: str) -> str:
+    return result.day if by == "day" else result.project
+
+
+def groups(report: Report, by: str) -> list[tuple[str, Totals]]:
+    """The report's groups: days in order, projects by their loops, most first."""
+    if by == "day":
+        return sorted(report.by_day.items())
+    return sorted(report.by_project.items(), key=lambda kv: (-kv[1].loops, kv[0]))
+
+
 @dataclass
 class Report:
     """The totals over every session read."""
@@ -285,6 +404,15 @@ class Report:
     worst: list[SessionResult] = field(default_factory=list)
     """The sessions that lost the most calls to loops, most first."""
     top: int = 5
+    prices: Prices = field(default_factory=Prices)
+    cost_in_loops: float = 0.0
+    """What the tokens in loops cost at ``prices``."""
+    unpriced_tokens: int = 0
+    """Tokens in loops that ``prices`` gave no price for."""
+    by_day: dict[str, Totals] = field(default_factory=dict)
+    by_project: dict[str, Totals] = field(default_factory=dict)
+    loop_lengths: collections.Counter[int] = field(default_factory=collections.Counter)
+    """How many loops made each number of calls."""
 
     @property
     def loops(self) -> int:
@@ -298,6 +426,12 @@ class Report:
         self.sessions += 1
         self.tool_calls += result.calls
         for loop in result.loops:
+            if self.prices and loop.tokens:
+                cost, unpriced = self.prices.cost(loop.tokens_by_model)
+                loop.cost = cost if unpriced < loop.total_tokens else None  # none priced
+                self.cost_in_loops += cost
+                self.unpriced_tokens += unpriced
+            self.loop_lengths[loop.calls] += 1
             self.loops_by_rule[loop.rule] += 1
             self.loops_by_audience[loop.audience] += 1
             self.calls_in_loops += loop.calls
@@ -307,6 +441,8 @@ class Report:
                 self.loops_with_usage += 1
                 for key, value in loop.tokens.items():
                     self.tokens_in_loops[key] = self.tokens_in_loops.get(key, 0) + value
+        self.by_day.setdefault(result.day, Totals()).add(result)
+        self.by_project.setdefault(result.project, Totals()).add(result)
         if result.stopped_at is not None:
             self.sessions_stopped += 1
             self.calls_saved += result.calls - result.stopped_at - 1
@@ -335,6 +471,7 @@ def sessions(
     report: Report,
     *,
     since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
     fmt: str | None = None,
     keep_steps: bool = False,
 ) -> Iterator[SessionResult]:
@@ -355,7 +492,7 @@ def sessions(
         except RecursionError:
             report.skipped["file nested too deeply"] += 1
             continue
-        if since is not None and _before(t, path, since):
+        if (since or until) and not _within(_started(t, path), since, until):
             continue
         result = analyze(t, policy, keep_steps=keep_steps)
         report.skipped.update(t.skipped)
@@ -363,15 +500,10 @@ def sessions(
         yield result
 
 
-def _before(t: Transcript, path: str, since: dt.datetime) -> bool:
-    stamp = None
-    if t.started:
-        try:
-            stamp = dt.datetime.fromisoformat(t.started.replace("Z", "+00:00"))
-        except ValueError:
-            stamp = None
-    if stamp is None:
-        stamp = dt.datetime.fromtimestamp(os.path.getmtime(path), dt.UTC)
-    if stamp.tzinfo is None:
-        stamp = stamp.replace(tzinfo=dt.UTC)
-    return stamp < since
+def _started(t: Transcript, path: str) -> dt.datetime:
+    """When the session started: its first timestamp, else the file's modification."""
+    return _when(t.started) or dt.datetime.fromtimestamp(os.path.getmtime(path), dt.UTC)
+
+
+def _within(when: dt.datetime, since: dt.datetime | None, until: dt.datetime | None) -> bool:
+    return (since is None or when >= since) and (until is None or when < until)

@@ -7,10 +7,18 @@ from typing import TextIO
 from streamd.shared._breaker import Breaker
 
 from .._terminal import plural
-from ._model import BYTES_PER_TOKEN, Report
+from ._model import BYTES_PER_TOKEN, Report, groups
+from ._units import money
 
 
-def render(report: Report, out: TextIO, *, excerpts: bool, breaker: Breaker | None = None) -> None:
+def render(
+    report: Report,
+    out: TextIO,
+    *,
+    excerpts: bool,
+    breaker: Breaker | None = None,
+    group_by: str | None = None,
+) -> None:
     skipped = sum(report.skipped.values())
     out.write(
         f"read {plural(report.files, 'file')}: {plural(report.sessions, 'session')}, "
@@ -27,6 +35,7 @@ def render(report: Report, out: TextIO, *, excerpts: bool, breaker: Breaker | No
         f"{_seconds(report)}\n"
     )
     out.write(_cost(report))
+    out.write(_priced(report))
     if breaker is not None:
         limits = ", ".join(
             f"{k} = {v}" for k, v in (("stop_at", breaker.stop_at), ("budget", breaker.budget)) if v
@@ -35,13 +44,40 @@ def render(report: Report, out: TextIO, *, excerpts: bool, breaker: Breaker | No
             f"with the circuit breaker at {limits}: {plural(report.sessions_stopped, 'session')} "
             f"would have stopped, saving about {plural(report.calls_saved, 'call')}\n"
         )
+    if group_by is not None:
+        _groups(report, out, group_by)
     if report.worst:
         out.write("sessions that lost the most:\n")
     for r in report.worst:
         out.write(
-            f"  {r.session} ({r.format}): {r.calls_in_loops} of {r.calls} calls in loops; "
-            f"worst: {r.worst.describe(excerpts=excerpts)}\n"
+            f"  {r.session} ({r.format}, {r.project}): {r.calls_in_loops} of {r.calls} calls "
+            f"in loops; worst: {r.worst.describe(excerpts=excerpts)}\n"
         )
+
+
+def _groups(report: Report, out: TextIO, by: str) -> None:
+    out.write(f"by {by}:\n")
+    rows = groups(report, by)
+    width = max((len(name) for name, _ in rows), default=0)
+    for name, t in rows:
+        tokens = f", {t.tokens_in_loops:,} tokens" if t.tokens_in_loops else ""
+        seconds = f", {t.seconds_in_loops:,.0f} s" if t.seconds_in_loops else ""
+        cost = f", cost {money(t.cost_in_loops)}" if report.prices else ""
+        out.write(
+            f"  {name:<{width}}  {plural(t.sessions, 'session')}, {plural(t.loops, 'loop')}, "
+            f"{plural(t.calls_in_loops, 'call')} in loops{seconds}{tokens}{cost}\n"
+        )
+
+
+def _priced(report: Report) -> str:
+    if not report.prices or not report.tokens_in_loops:
+        return ""
+    left = (
+        f" ({report.unpriced_tokens:,} tokens had no price given: add it with --price)"
+        if report.unpriced_tokens
+        else ""
+    )
+    return f"at your prices those tokens cost {money(report.cost_in_loops)}{left}\n"
 
 
 def _audiences(report: Report) -> str:

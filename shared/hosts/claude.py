@@ -45,14 +45,19 @@ def read(path: str) -> Transcript:
     calls: dict[str, dict[str, Any]] = {}
     answered: set[str] = set()
     usage_of: dict[str, object] = {}  # a streamed message's latest usage, by message id
+    model_of: dict[str, object] = {}
     for entry in lines(path, t):
         kind = entry.get("type")
-        t.started = t.started or entry.get("timestamp")
+        t.saw(entry.get("timestamp"))
         if isinstance(entry.get("sessionId"), str):
             agent = entry.get("agentId")
             t.session = entry["sessionId"] + (f"-{agent}" if agent else "")
+        if t.project is None and isinstance(entry.get("cwd"), str):
+            t.project = entry["cwd"]
         message = entry.get("message")
         blocks = message.get("content") if isinstance(message, dict) else None
+        if kind == "user" and not entry.get("isMeta") and isinstance(message, dict):
+            t.asked(_prompt(blocks))
         if kind not in ("assistant", "user") or not isinstance(blocks, list):
             if kind not in _NOT_CALLS and _holds_calls(blocks):
                 t.skipped[f"entry of type {kind!r} holding tool calls"] += 1
@@ -60,6 +65,7 @@ def read(path: str) -> Transcript:
         turn = message.get("id") if isinstance(message, dict) else None
         if kind == "assistant" and isinstance(turn, str) and isinstance(message, dict):
             usage_of[turn] = message.get("usage")
+            model_of[turn] = message.get("model")
         for block in blocks:
             if not isinstance(block, dict):
                 continue
@@ -80,6 +86,7 @@ def read(path: str) -> Transcript:
                 tokens = _tokens(usage_of.get(call.get("turn") or ""))
                 if tokens is not None:
                     event["streamd_turn"], event["streamd_tokens"] = call["turn"], tokens
+                    event["streamd_model"] = model_of.get(call.get("turn") or "")
                 if _refused(entry):
                     event["streamd_artifact"] = "refused"
                 t.events.append(event)
@@ -101,6 +108,19 @@ def _tokens(usage: object) -> dict[str, int] | None:
     }
     tokens = {ours: usage.get(theirs) for ours, theirs in names.items()}
     return {k: v for k, v in tokens.items() if isinstance(v, int) and not isinstance(v, bool)}
+
+
+def _prompt(blocks: object) -> str | None:
+    """A user entry's typed text: a string, or its text blocks (an entry of tool results
+    holds none); Claude Code's own wrappers (``<command-name>``...) are not a prompt."""
+    from .._transcript import text_of
+
+    if isinstance(blocks, list) and not any(
+        isinstance(b, dict) and b.get("type") == "text" for b in blocks
+    ):
+        return None
+    text = text_of(blocks)
+    return None if text.lstrip().startswith("<") else text
 
 
 def _holds_calls(blocks: object) -> bool:

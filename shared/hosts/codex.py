@@ -12,6 +12,10 @@ from typing import TYPE_CHECKING, Any
 from ._base import HOOK_SPECIFIC, SECONDS, Host, Installer, claude_probe, json_or_as_is
 
 _EXIT = re.compile(r"^Exit code: (-?\d+)", re.MULTILINE)
+_CWD = re.compile(r"<cwd>([^<]+)</cwd>")
+_EXEC_OUTPUT = re.compile(r"Chunk ID: [^\n]*\n(?:[A-Z][^\n]*\n)*?Output:\n(.*)\Z", re.DOTALL)
+"""``exec_command``'s output as the rollout holds it: a header (chunk, wall time, exit
+code, token count), then the output itself, which is all the hook receives."""
 _ITEMS = frozenset({
     "message", "reasoning", "function_call", "function_call_output", "custom_tool_call",
     "custom_tool_call_output", "local_shell_call",
@@ -23,35 +27,50 @@ if TYPE_CHECKING:
 
 def read(path: str) -> Transcript:
     """A ``function_call`` (or ``custom_tool_call``) answered by the output with its
-    ``call_id``. A shell call's non-zero exit code, in the output's metadata or its
-    ``Exit code: N`` line, is a failure. The hook names tools and arguments its own way
-    (``Bash`` for ``shell``), so digests here are the rollout's, not the hook's."""
+    ``call_id``. ``exec_command`` (0.169 on) is read as the hook receives it: ``Bash``,
+    its ``command``, the output below the rollout's own header, a failure told by the
+    host's rule. Elsewhere a shell call's non-zero exit code, in the output's metadata
+    or its ``Exit code: N`` line, is a failure. A call's tokens are the first usage
+    record after it (``token_usage_record`` from 0.169, else ``token_count``)."""
     from .._transcript import Transcript, lines, session_of  # read only here, never by the hook
 
     t = Transcript(path, "codex", session_of(path))
     calls: dict[str, dict[str, Any]] = {}
+    unpriced: list[dict[str, Any]] = []  # calls no usage record has followed yet
+    usage_of: dict[int, tuple[str, dict[str, int], object]] = {}  # by id() of the call
     cwd = None
-    turn: tuple[str, dict[str, int]] | None = None  # the latest token count: the turn's
+    model = None
+    events: list[tuple[dict[str, Any], dict[str, Any]]] = []  # each with its call
     for entry in lines(path, t):
         payload = entry.get("payload")
-        t.started = t.started or entry.get("timestamp")
+        t.saw(entry.get("timestamp"))
         kind = entry.get("type")
         if not isinstance(payload, dict):
             if kind in _ITEMS:  # a rollout of 2025: its items stand at the top level
                 payload, kind = entry, "response_item"
+                cwd = _user_message(t, entry) or cwd
             elif kind is None and "id" in entry and "timestamp" in entry:
                 t.session = str(entry["id"] or t.session)  # that era's first line
                 continue
             else:
                 continue  # {"record_type": "state"} and other bookkeeping
-        if kind == "event_msg" and payload.get("type") == "token_count":
-            tokens = _tokens(payload.get("info"))
-            if tokens is not None:
-                turn = (f"turn-{entry.get('timestamp')}", tokens)
+        usage = _usage(kind, payload)
+        if usage is not None:
+            turn = f"turn-{entry.get('timestamp')}-{payload.get('response_id', '')}"
+            for waiting in unpriced:
+                usage_of[id(waiting)] = (turn, usage, model)
+            unpriced.clear()
+            continue
+        if kind == "event_msg" and payload.get("type") in ("user_message", "item_completed"):
+            t.asked(_prompt(payload))
+            continue
+        if kind == "turn_context":
+            model = payload.get("model") if isinstance(payload.get("model"), str) else model
             continue
         if kind == "session_meta":
             t.session = str(payload.get("id") or t.session)
             cwd = payload.get("cwd")
+            t.project = cwd if isinstance(cwd, str) else t.project
             continue
         if kind != "response_item":
             continue
@@ -60,6 +79,7 @@ def read(path: str) -> Transcript:
             call_id = payload.get("call_id")
             if isinstance(call_id, str):
                 calls[call_id] = payload
+                unpriced.append(payload)
         elif item in ("function_call_output", "custom_tool_call_output"):
             call = calls.pop(str(payload.get("call_id")), None)
             if call is None:
@@ -68,31 +88,87 @@ def read(path: str) -> Transcript:
             event = _event(t, call, payload.get("output"), cwd)
             if isinstance(entry.get("timestamp"), str):
                 event["timestamp"] = entry["timestamp"]
-            if turn is not None:
-                event["streamd_turn"], event["streamd_tokens"] = turn
-            t.events.append(event)
+            events.append((event, call))
+    for event, call in events:
+        if id(call) in usage_of:
+            turn, tokens, named = usage_of[id(call)]
+            event["streamd_turn"], event["streamd_tokens"] = turn, tokens
+            event["streamd_model"] = named
+        t.events.append(event)
     if calls:
         t.skipped["call with no result"] += len(calls)
     return t
 
 
-def _tokens(info: object) -> dict[str, int] | None:
-    """A turn's tokens from Codex's ``token_count`` (``last_token_usage``): its input
-    counts the cached part too, which is told apart here."""
-    last = info.get("last_token_usage") if isinstance(info, dict) else None
-    if not isinstance(last, dict):
+def _prompt(payload: dict[str, Any]) -> str | None:
+    """The user's words: a ``user_message``'s, or (0.169) a completed ``UserMessage``."""
+    if payload.get("type") == "user_message":
+        message = payload.get("message")
+        return message if isinstance(message, str) else None
+    item = payload.get("item")
+    if not isinstance(item, dict) or item.get("type") != "UserMessage":
         return None
-    values = {k: v for k, v in last.items() if isinstance(v, int) and not isinstance(v, bool)}
+    content = item.get("content")
+    parts = content if isinstance(content, list) else []
+    texts = [p["text"] for p in parts if isinstance(p, dict) and isinstance(p.get("text"), str)]
+    return "\n".join(texts) or None
+
+
+def _usage(kind: object, payload: dict[str, Any]) -> dict[str, int] | None:
+    """The tokens of one model response, from a record that gives them."""
+    if kind == "token_usage_record":
+        return _tokens(payload.get("usage"))
+    if kind == "event_msg" and payload.get("type") == "token_count":
+        info = payload.get("info")
+        return _tokens(info.get("last_token_usage") if isinstance(info, dict) else None)
+    return None
+
+
+def _user_message(t: Transcript, item: dict[str, Any]) -> str | None:
+    """A 2025 rollout's user message: the prompt, or the environment it states (the
+    working folder, returned); that era has no ``session_meta`` or ``user_message``."""
+    if item.get("type") != "message" or item.get("role") != "user":
+        return None
+    content = item.get("content")
+    parts = content if isinstance(content, list) else []
+    text = "\n".join(p.get("text", "") for p in parts if isinstance(p, dict))
+    found = _CWD.search(text)
+    if found:
+        t.project = t.project or found.group(1).strip()
+        return t.project
+    if not text.lstrip().startswith("<"):
+        t.asked(text)
+    return None
+
+
+def _tokens(usage: object) -> dict[str, int] | None:
+    """A response's tokens as Codex counts them: its input holds the part read from the
+    cache (and any written to it), told apart here; its output, the reasoning."""
+    if not isinstance(usage, dict):
+        return None
+    values = {k: v for k, v in usage.items() if isinstance(v, int) and not isinstance(v, bool)}
     cached = values.get("cached_input_tokens", 0)
-    return {
-        "input": values.get("input_tokens", 0) - cached,
+    written = values.get("cache_write_input_tokens", 0)
+    tokens = {
+        "input": values.get("input_tokens", 0) - cached - written,
         "cache_read": cached,
         "output": values.get("output_tokens", 0),
     }
+    if written:
+        tokens["cache_creation"] = written
+    return tokens
 
 
 def _event(t: Transcript, call: dict[str, Any], output: object, cwd: object) -> dict[str, Any]:
     arguments = json_or_as_is(call.get("arguments", call.get("input", call.get("action"))))
+    if call.get("name") == "exec_command" and isinstance(arguments, dict):
+        body = _EXEC_OUTPUT.match(output) if isinstance(output, str) else None
+        return {
+            "session_id": t.session, "cwd": cwd, "hook_event_name": "PostToolUse",
+            "tool_name": "Bash", "tool_input": {"command": arguments.get("cmd")},
+            "tool_use_id": call.get("call_id"),
+            "tool_response": body.group(1) if body else output,
+        }  # fmt: skip
     text = output
     code = None
     parsed = json_or_as_is(output)

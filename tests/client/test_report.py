@@ -20,7 +20,11 @@ from streamd.shared import (
     adapt_event,
 )
 
+from ..browser import CHROMIUM, Browser
 from ..transcripts import BASH_RESULT, claude_session
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "hosts"
+CAPTURED = ("claude-2.1.332.jsonl", "codex-0.169.0.jsonl", "gemini-0.61.0.jsonl")
 
 
 class TestReport:
@@ -59,6 +63,57 @@ class TestReport:
         assert report("--since", "2026-11-19")["sessions"] == 1
 
     @pytest.mark.process
+    def test_until_group_by_and_prices(self, tmp_path: Path) -> None:
+        shutil.copy(FIXTURES / "gemini-0.61.0.jsonl", tmp_path / "g.jsonl")  # 2026-11-30
+        claude_session(tmp_path / "s-1.jsonl", calls=4)  # 2026-11-20
+        prices = tmp_path / "prices.toml"
+        prices.write_text('[prices."gemini-*"]\ninput = 1\noutput = 2\ncache_read = 0.5\n')
+
+        def report(*args: str) -> dict[str, Any]:
+            done = subprocess.run(
+                [sys.executable, "-m", "streamd.client", "report", str(tmp_path), "--json", *args],
+                capture_output=True, text=True,
+            )  # fmt: skip
+            assert done.returncode == 0, done.stderr
+            data: dict[str, Any] = json.loads(done.stdout)
+            return data
+
+        assert report("--until", "2026-11-20")["sessions"] == 1  # the whole of that day
+        assert report("--until", "2026-11-20T09:00")["sessions"] == 0
+        by_day = report("--group-by", "day")["groups"]
+        assert [(g["group"], g["sessions"], g["loops"]) for g in by_day] == [
+            ("2026-11-20", 1, 1), ("2026-11-30", 1, 2)
+        ]  # fmt: skip
+        by_project = report("--group-by", "project")["groups"]
+        assert by_project[0]["group"].endswith("/project") and by_project[1]["group"] == "/w"
+        from_file = report("--prices", str(prices))
+        given = report("--price", "gemini-*=1,2,0.5")
+        assert from_file["cost_in_loops"] == given["cost_in_loops"] > 0
+        assert given["unpriced_tokens"] > 0  # Claude's turns: no price given for them
+        assert "cost_in_loops" not in report()
+
+    @pytest.mark.process
+    @pytest.mark.parametrize(
+        ("args", "says"),
+        [
+            (["--price", "gpt-5=3"], "MODEL=IN,OUT"),
+            (["--price", "gpt-5=3,x"], "is not a price"),
+            (["--price", "gpt-5=3,-1"], "is not a price"),
+            (["--prices", "missing.toml"], "cannot read it"),
+            (["--until", "soon"], "give a date"),
+        ],
+    )
+    def test_bad_prices_and_dates_say_what_to_do(
+        self, tmp_path: Path, args: list[str], says: str
+    ) -> None:
+        claude_session(tmp_path / "s-1.jsonl", calls=3)
+        done = subprocess.run(
+            [sys.executable, "-m", "streamd.client", "report", str(tmp_path), *args],
+            capture_output=True, text=True, cwd=tmp_path,
+        )  # fmt: skip
+        assert done.returncode == 1 and says in done.stderr and "Traceback" not in done.stderr
+
+    @pytest.mark.process
     def test_a_missing_path_is_an_operator_error(self, tmp_path: Path) -> None:
         done = subprocess.run(
             [sys.executable, "-m", "streamd.client", "report", str(tmp_path / "nope")],
@@ -79,21 +134,6 @@ class TestReport:
         assert "REPEATING  exact" in done.stdout and "3 steps, 1 fired (exact 1)" in done.stdout
 
 
-STATES = ("ADVANCING", "REPEATING", "STALLED")
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-HEADLESS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--enable-logging=stderr",
-    "--v=0",
-]
-
-
 def png_colours(path: Path) -> int:
     """How many distinct byte values the PNG's decoded rows hold: 1 or 2 for a blank page."""
     data = path.read_bytes()
@@ -108,52 +148,126 @@ def png_colours(path: Path) -> int:
     return len(set(zlib.decompress(idat)))
 
 
+def png_width(path: Path) -> int:
+    return int.from_bytes(path.read_bytes()[16:20], "big")
+
+
+def write_page(tmp_path: Path, *args: str) -> Path:
+    """A page over the captured transcripts and a synthetic nine-call loop."""
+    transcripts = tmp_path / "t"
+    transcripts.mkdir()
+    for name in CAPTURED:
+        shutil.copy(FIXTURES / name, transcripts / name)
+    claude_session(transcripts / "s-1.jsonl", calls=9)
+    page = tmp_path / "report.html"
+    done = subprocess.run(
+        [sys.executable, "-m", "streamd.client", "report", str(transcripts), "--html", str(page),
+         *args],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return page
+
+
+ROWS = "[].map.call(document.querySelectorAll('#loop-rows > details'), r => r.dataset.{})"
+
+
 @pytest.mark.skipif(CHROMIUM is None, reason="no chromium (.ci/run installs Debian's)")
 @pytest.mark.process
 class TestHtmlPage:
-    def test_the_page_renders_its_summary_and_timelines_in_chromium(self, tmp_path: Path) -> None:
+    def test_sorting_expanding_and_the_screenshot_in_chromium(self, tmp_path: Path) -> None:
+        """In the real Chromium, by mouse and keyboard: a click on a column sorts the
+        loops (again: the other way), Enter on a loop opens its evidence; the CSP lets
+        the page's own script run and nothing else is fetched or fails."""
+        page = write_page(tmp_path, "--price", "gemini-*=1,2,0.5")
+        text = page.read_text()
+        assert "http://" not in text and "https://" not in text and "<script src" not in text
+        with Browser(tmp_path / "profile", width=1100, height=900) as browser:
+            browser.open(page.as_uri())
+            assert browser.evaluate(ROWS.format("calls")) == ["9"] + ["3"] * 6  # by tokens
+            tokens = [int(t) for t in browser.evaluate(ROWS.format("tokens"))]
+            assert tokens == sorted(tokens, reverse=True) and tokens[0] > 100_000
+            browser.click("#loops button[data-key=tokens]")  # it was most first: now least
+            tokens = [int(t) for t in browser.evaluate(ROWS.format("tokens"))]
+            assert tokens == sorted(tokens)
+            browser.click("#loops button[data-key=calls]")
+            browser.click("#loops button[data-key=calls]")
+            assert browser.evaluate(ROWS.format("calls")) == ["3"] * 6 + ["9"]
+            assert (
+                browser.evaluate("document.querySelector('#loops [aria-sort]').textContent")
+                == "calls"
+            )
+            browser.click("#loops button[data-key=project]")
+            projects = browser.evaluate(ROWS.format("project"))
+            assert projects == sorted(projects, key=str.lower)
+            nine = '#loop-rows > details[data-calls="9"]'
+            browser.evaluate(f"document.querySelector('{nine} > summary').focus()")
+            browser.press("Enter", "Enter", 13)
+            opened = browser.evaluate("[].map.call(document.querySelectorAll('details[open]'), "
+                                      "d => d.id)")  # fmt: skip
+            assert opened == [browser.evaluate(f"document.querySelector('{nine}').id")]
+            evidence = browser.evaluate(f"document.querySelector('{nine} .evidence').innerText")
+            assert "pytest -x" in evidence and "FAILED test_x" in evidence
+            assert "… 3 more calls …" in evidence  # nine calls: the first four, the last two
+            assert browser.evaluate("document.querySelectorAll('figure.chart svg rect').length")
+            shot = tmp_path / "desktop.png"
+            browser.screenshot(shot)
+            assert browser.problems() == []
+        assert png_width(shot) == 1100 and png_colours(shot) > 10
+
+    def test_readable_and_touchable_at_phone_width(self, tmp_path: Path) -> None:
+        page = write_page(tmp_path)
+        with Browser(tmp_path / "profile", width=390, height=844, mobile=True) as browser:
+            browser.open(page.as_uri())
+            assert browser.evaluate(
+                "document.documentElement.scrollWidth <= window.innerWidth"
+            )  # no sideways scrolling
+            clipped = browser.evaluate(
+                "[].filter.call(document.querySelectorAll('#loops .row > span'), c => "
+                "c.offsetParent !== null && c.scrollWidth > c.clientWidth + 1)"
+                ".map(c => c.textContent)"
+            )
+            assert clipped == []  # every figure shown whole: what does not fit is left out
+            browser.tap("#loop-rows > details:first-child > summary")
+            assert browser.evaluate("document.querySelectorAll('#loop-rows details[open]').length")
+            shot = tmp_path / "phone.png"
+            browser.screenshot(shot)
+            assert browser.problems() == []
+        assert png_width(shot) == 390 and png_colours(shot) > 10
+
+    def test_sessions_are_named_grouped_and_quiet_ones_folded(self, tmp_path: Path) -> None:
         transcripts = tmp_path / "t"
         transcripts.mkdir()
-        claude_session(transcripts / "s-1.jsonl", calls=6)
+        shutil.copy(FIXTURES / "codex-0.169.0.jsonl", transcripts / "a.jsonl")
+        claude_session(transcripts / "quiet.jsonl", calls=1)
         page = tmp_path / "report.html"
-        done = subprocess.run(
-            [sys.executable, "-m", "streamd.client", "report", str(transcripts),
-             "--html", str(page)],
-            capture_output=True,
-            text=True,
-        )  # fmt: skip
-        assert done.returncode == 0, done.stderr
-        text = page.read_text()
-        assert "http://" not in text and "https://" not in text and "<script" not in text
-        assert "FAILED test_x" in text  # the excerpt, in the hover text
-        profile = tmp_path / "profile"
-        common = [CHROMIUM or "", *HEADLESS, f"--user-data-dir={profile}"]
-        dom = subprocess.run(
-            [*common, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120
-        )
-        assert dom.returncode == 0, dom.stderr
-        assert 'id="summary"' in dom.stdout and "What streamd would have caught" in dom.stdout
-        cells = {s: dom.stdout.count(f'<span class="{s}" title=') for s in STATES}
-        assert cells == {"ADVANCING": 2, "REPEATING": 2, "STALLED": 2}
-        assert "CONSOLE" not in dom.stderr and "Failed to load resource" not in dom.stderr
-        shot = tmp_path / "page.png"
         subprocess.run(
-            [*common, "--window-size=900,600", f"--screenshot={shot}", page.as_uri()],
-            capture_output=True,
-            timeout=120,
-        )
-        assert png_colours(shot) > 10
+            [sys.executable, "-m", "streamd.client", "report", str(transcripts),
+             "--html", str(page)], capture_output=True, check=True,
+        )  # fmt: skip
+        with Browser(tmp_path / "profile", width=1000, height=800) as browser:
+            browser.open(page.as_uri())
+            groups = browser.evaluate(
+                "[].map.call(document.querySelectorAll('#sessions section.group h3'), "
+                "h => h.firstChild.textContent.trim())"
+            )
+            assert groups == ["project", "w"]  # by loops, most first
+            named = browser.evaluate("document.querySelector('details.session > summary')"
+                                     ".innerText")  # fmt: skip
+            assert "2026-11-30" in named and "check the build" in named and "codex" in named
+            folded = browser.evaluate(
+                "[].map.call(document.querySelectorAll('#sessions details:not(.session) > "
+                "summary'), s => s.innerText)"
+            )
+            assert folded == ["1 session without loops"]
+            cells = browser.evaluate("document.querySelectorAll('.strip a.c').length")
+            assert cells == 6  # every call inside a loop is coloured and leads to its loop
 
     def test_no_excerpts_leaves_every_result_out(self, tmp_path: Path) -> None:
-        claude_session(tmp_path / "s-1.jsonl", calls=3)
-        page = tmp_path / "report.html"
-        subprocess.run(
-            [sys.executable, "-m", "streamd.client", "report", str(tmp_path / "s-1.jsonl"),
-             "--html", str(page), "--no-excerpts"],
-            capture_output=True,
-        )  # fmt: skip
+        page = write_page(tmp_path, "--no-excerpts")
         text = page.read_text()
         assert "FAILED test_x" not in text and "pytest -x" not in text
+        assert "check the build" not in text and "run the tests" not in text
         assert "no arguments or result text" in text
 
 
@@ -257,14 +371,11 @@ def test_the_page_is_private_and_replaces_a_link_at_its_path(tmp_path: Path) -> 
     assert "Traceback" not in missing.stderr
 
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-
-
 @pytest.mark.process
 def test_refusals_in_a_real_claude_code_transcript_are_no_loop() -> None:
     """Claude Code 2.1.332 refusing one Bash call three times (run on a scripted model):
     no hook event fires for a refusal, so the report does not count one either."""
-    transcript = FIXTURES / "claude-2.1.332-refused.jsonl"
+    transcript = FIXTURES.parent / "claude-2.1.332-refused.jsonl"
     done = subprocess.run(
         [sys.executable, "-m", "streamd.client", "report", str(transcript), "--json"],
         capture_output=True, text=True, timeout=60,
@@ -312,3 +423,94 @@ def test_streamds_own_session_logs_are_read(tmp_path: Path) -> None:
     assert (found["sessions"], found["tool_calls"], found["loops"]) == (1, 4, 1)
     assert found["skipped"] == 0  # its .gitignore is no transcript, and not counted as one
     assert found["top_sessions"][0]["format"] == "session-log"
+
+
+class TestCapturedTranscripts:
+    """Transcripts the real clients wrote (tests/fixtures/hosts/README.md)."""
+
+    @pytest.mark.parametrize("name", CAPTURED)
+    def test_loops_project_prompt_tokens_and_time(self, name: str) -> None:
+        from streamd.client._report import analyze
+        from streamd.shared import read_transcript
+
+        result = analyze(read_transcript(str(FIXTURES / name)), Policy(), keep_steps=True)
+        assert result.calls == 6
+        assert [i for i, c in enumerate(result.steps) if c.state != "ADVANCING"] == [2, 5]
+        assert result.prompt == "check the build"
+        assert result.project.endswith("/project") and result.started and result.ended
+        # Turn k (k results in) reads 1000 * k tokens from the cache: 0+1+2, then 3+4+5.
+        cached = [loop.tokens.get("cache_read") for loop in result.loops]
+        assert cached == [3000, 12000]
+        assert all(loop.seconds is not None for loop in result.loops)
+        assert all(loop.tokens_by_model.keys() != {""} for loop in result.loops)
+
+    def test_codex_rollout_gives_the_live_hooks_own_digests(self) -> None:
+        """The report reads Codex's ``exec_command`` as the hook received it: each step's
+        digests equal those in the session log the live hook wrote in the same run."""
+        from streamd.shared import hosts, read_records, read_transcript
+
+        t = read_transcript(str(FIXTURES / "codex-0.169.0.jsonl"))
+        hook = read_records(str(FIXTURES / "codex-0.169.0.session-log.jsonl"))
+        ours = [step for e in t.events if (step := adapt_event(e, host=hosts.get("codex")).step)]
+        assert [(s.tool_name, s.args_digest, s.result_digest, s.failure_digest) for s in ours] == [
+            (r.step.tool_name, r.step.args_digest, r.step.result_digest, r.step.failure_digest)
+            for r in hook
+        ]
+
+    def test_the_session_log_reads_as_the_hook_decided(self) -> None:
+        from streamd.client._report import analyze
+        from streamd.shared import read_transcript
+
+        t = read_transcript(str(FIXTURES / "codex-0.169.0.session-log.jsonl"))
+        assert t.format == "session-log"
+        result = analyze(t, Policy(), keep_steps=True)
+        assert [i for i, c in enumerate(result.steps) if c.state != "ADVANCING"] == [2, 5]
+
+    def test_prices_cost_the_tokens_of_loops(self, tmp_path: Path) -> None:
+        from streamd.client._report import Prices, parse_price
+
+        prices = Prices(dict([parse_price("gemini-*=1,2,0.5")]))
+        report = build([str(FIXTURES / "gemini-0.61.0.jsonl")], Policy(), prices=prices)
+        t = report.tokens_in_loops
+        expected = (t["input"] * 1 + t["output"] * 2 + t["cache_read"] * 0.5) / 1e6
+        assert report.cost_in_loops == pytest.approx(expected) and report.unpriced_tokens == 0
+        unpriced = build([str(FIXTURES / "codex-0.169.0.jsonl")], Policy(), prices=prices)
+        assert unpriced.cost_in_loops == 0 and unpriced.unpriced_tokens == sum(
+            unpriced.tokens_in_loops.values()
+        )
+
+
+class TestPrices:
+    def test_an_exact_name_wins_then_the_longest_glob(self) -> None:
+        from streamd.client._report import Prices, parse_price
+
+        prices = Prices(dict(parse_price(s) for s in ("claude-*=1,1", "claude-opus-*=9,9",
+                                                      "claude-opus-4=5,5")))  # fmt: skip
+        found = {m: p.per_million["input"] if (p := prices.of(m)) else None
+                 for m in ("claude-opus-4", "claude-opus-4-1", "claude-haiku", "gpt")}  # fmt: skip
+        assert found == {"claude-opus-4": 5, "claude-opus-4-1": 9, "claude-haiku": 1, "gpt": None}
+
+    def test_kinds_without_a_price_are_counted_not_guessed(self) -> None:
+        from streamd.client._report import Prices, parse_price
+
+        prices = Prices(dict([parse_price("m=2,10")]))
+        cost, unpriced = prices.cost({"m": {"input": 1_000_000, "output": 100_000,
+                                            "cache_read": 5}, "": {"input": 7}})  # fmt: skip
+        assert cost == pytest.approx(3.0) and unpriced == 12
+
+    @pytest.mark.parametrize(
+        ("text", "says"),
+        [
+            ("not toml [", "not TOML"),
+            ('[prices."m"]\nfoo = 1\n', "give some of"),
+            ('[prices."m"]\ninput = "lots"\n', "is not a price"),
+            ("[other]\n", 'write only [prices."MODEL"] tables'),
+        ],
+    )
+    def test_a_bad_price_file_says_where(self, tmp_path: Path, text: str, says: str) -> None:
+        from streamd.client._report import PriceError, load_prices
+
+        path = tmp_path / "prices.toml"
+        path.write_text(text)
+        with pytest.raises(PriceError, match=says.replace("[", r"\[").replace(".", r"\.")):
+            load_prices(str(path))

@@ -54,6 +54,13 @@ def _sse(events: list[tuple[str | None, dict[str, Any]]]) -> Iterator[bytes]:
         yield f"data: {json.dumps(data)}\n\n".encode()
 
 
+def usage_at(results: int) -> tuple[int, int, int]:
+    """The tokens a turn reports once ``results`` tool results are in the conversation:
+    fresh input, input read from the cache (the conversation so far), output. They grow
+    as a real conversation's do, so a report's sums are checkable."""
+    return 100, 1000 * results, 20 + results
+
+
 def anthropic_reply(script: Script, body: dict[str, Any], path: str) -> Iterator[bytes]:
     """A streamed Messages API answer: the next tool call, or the final text."""
     results = sum(
@@ -64,7 +71,9 @@ def anthropic_reply(script: Script, body: dict[str, Any], path: str) -> Iterator
         if isinstance(block, dict) and block.get("type") == "tool_result"
     )
     call = script.step(results) if body.get("tools") else None
-    usage = {"input_tokens": 10, "output_tokens": 1}
+    fresh, cached, output = usage_at(results)
+    usage = {"input_tokens": fresh, "cache_read_input_tokens": cached,
+             "cache_creation_input_tokens": 50, "output_tokens": 1}  # fmt: skip
     start = {"type": "message_start", "message": {
         "id": f"msg_{results}", "type": "message", "role": "assistant",
         "model": body.get("model", "claude"), "content": [], "stop_reason": None,
@@ -95,7 +104,7 @@ def anthropic_reply(script: Script, body: dict[str, Any], path: str) -> Iterator
         *events,
         ("message_delta", {"type": "message_delta",
                            "delta": {"stop_reason": stop, "stop_sequence": None},
-                           "usage": {"output_tokens": 5}}),
+                           "usage": {"output_tokens": output}}),
         ("message_stop", {"type": "message_stop"}),
     ])  # fmt: skip
 
@@ -183,8 +192,10 @@ def responses_reply(script: Script, body: dict[str, Any], path: str) -> Iterator
             "type": "function_call", "id": f"fc_{results}", "call_id": f"call_e2e_{results:03d}",
             "name": _responses_tool(body, call.tool), "arguments": json.dumps(call.args),
         }  # fmt: skip
-    usage = {"input_tokens": 10, "input_tokens_details": None, "output_tokens": 5,
-             "output_tokens_details": None, "total_tokens": 15}  # fmt: skip
+    fresh, cached, output = usage_at(results)
+    usage = {"input_tokens": fresh + cached, "input_tokens_details": {"cached_tokens": cached},
+             "output_tokens": output, "output_tokens_details": None,
+             "total_tokens": fresh + cached + output}  # fmt: skip
     yield from _sse([
         ("response.created", {"type": "response.created", "response": {"id": rid}}),
         ("response.output_item.done", {"type": "response.output_item.done",
@@ -209,6 +220,7 @@ def gemini_reply(script: Script, body: dict[str, Any], path: str) -> Iterator[by
     )
     call = script.step(results) if has_tools else None
     assert not isinstance(call, Batch), "batches are scripted for Claude Code only"
+    fresh, cached, output = usage_at(results)
     if call is None:
         part: dict[str, Any] = {"text": script.final}
     else:
@@ -221,8 +233,9 @@ def gemini_reply(script: Script, body: dict[str, Any], path: str) -> Iterator[by
     chunk: dict[str, Any] = {
         "candidates": [{"content": {"role": "model", "parts": [part]}, "finishReason": "STOP",
                         "index": 0}],
-        "usageMetadata": {"promptTokenCount": 10, "candidatesTokenCount": 5,
-                          "totalTokenCount": 15},
+        "usageMetadata": {"promptTokenCount": fresh + cached, "cachedContentTokenCount": cached,
+                          "candidatesTokenCount": output, "thoughtsTokenCount": 7,
+                          "totalTokenCount": fresh + cached + output + 7},
     }  # fmt: skip
     if "alt=sse" not in path:
         yield json.dumps(chunk).encode()

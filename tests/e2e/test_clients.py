@@ -19,7 +19,8 @@ from typing import Any
 
 import pytest
 
-from streamd.shared import read_records
+from streamd.client._report import analyze
+from streamd.shared import Policy, read_records, read_transcript
 
 from ..harness import DaemonProcess
 from .models import (
@@ -138,6 +139,32 @@ def gemini_results(body: dict[str, Any]) -> int:
     )
 
 
+TRANSCRIPTS = {"claude": ".claude/projects", "codex": ".codex/sessions", "gemini": ".gemini/tmp"}
+
+
+def report_agrees(home: Path, host: str, project: Path) -> list[Path]:
+    """The host's own transcripts of the run, read back by ``streamd report``: the same
+    calls, warned at the same places as the live hook was, with the run's project and
+    prompt. With ``$STREAMD_E2E_CAPTURE`` set they are copied there, to become fixtures
+    (tests/fixtures/hosts)."""
+    files = sorted(
+        p for p in (home / TRANSCRIPTS[host]).rglob("*")
+        if p.is_file() and p.suffix in (".jsonl", ".json") and p.name != "logs.json"
+    )  # fmt: skip
+    capture = os.environ.get("STREAMD_E2E_CAPTURE")
+    if capture:
+        into = Path(capture) / host
+        into.mkdir(parents=True, exist_ok=True)
+        for f in files:
+            shutil.copy(f, into / f.name)
+    [log] = (project / ".dos" / "streams").glob("*.jsonl")
+    hook = [i for i, r in enumerate(read_records(str(log))) if r.verdict_state or r.rule]
+    [result] = [analyze(read_transcript(str(f)), Policy(), keep_steps=True) for f in files]
+    assert [i for i, c in enumerate(result.steps) if c.state != "ADVANCING"] == hook
+    assert result.prompt == "check the build"
+    return files
+
+
 def run(argv: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
 
@@ -224,6 +251,7 @@ def test_claude_code(clients: Path, daemon: DaemonProcess, home: Path, tmp_path:
     done = run_claude(clients, script, home, project, ["Bash", "Read"])
     assert done.returncode == 0, done.stderr[-2000:]
     check(script, project, claude_results, fired=[2, 5])
+    report_agrees(home, "claude", project)
 
 
 def test_claude_code_parallel_batch_with_a_failure(
@@ -285,6 +313,7 @@ def test_codex(clients: Path, daemon: DaemonProcess, home: Path, tmp_path: Path)
     done = run_codex(clients, script, home, project)
     assert done.returncode == 0, done.stderr[-2000:]
     check(script, project, codex_results, fired=[2, 5])
+    report_agrees(home, "codex", project)
 
 
 def test_gemini_cli(clients: Path, daemon: DaemonProcess, home: Path, tmp_path: Path) -> None:
@@ -300,6 +329,7 @@ def test_gemini_cli(clients: Path, daemon: DaemonProcess, home: Path, tmp_path: 
     done = run_gemini(clients, script, home, project)
     assert done.returncode == 0, done.stderr[-2000:]
     check(script, project, gemini_results, fired=[2, 5])
+    report_agrees(home, "gemini", project)
 
 
 def test_claude_code_breaker_stops_a_failing_loop(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from streamd.shared import (
     Detector,
@@ -220,3 +221,67 @@ def test_a_codex_turns_token_count_goes_with_its_calls(tmp_path: Path) -> None:
     [event] = read(str(rollout)).events
     assert event["streamd_tokens"] == {"input": 200, "cache_read": 1000, "output": 30}
     assert event["timestamp"] == "2026-11-20T10:00:02Z"
+
+
+def test_a_codex_calls_tokens_are_the_first_usage_after_it(tmp_path: Path) -> None:
+    """Codex 0.169 writes a response's token count after the call's output: the count
+    goes with the call it follows, not with the next one."""
+    rollout = tmp_path / "rollout-2026-11-30T10-00-00-abc.jsonl"
+    rows: list[dict[str, Any]] = [
+        {"timestamp": "2026-11-30T10:00:00Z", "type": "session_meta", "payload": {"id": "x"}},
+    ]
+    for n in range(2):
+        call = {"type": "function_call", "name": "exec_command", "call_id": f"c{n}",
+                "arguments": json.dumps({"cmd": "ls"})}  # fmt: skip
+        output = f"Chunk ID: a{n}\nWall time: 0.1 seconds\nProcess exited with code 0\nOutput:\nx\n"
+        usage = {"input_tokens": 100 + n, "cached_input_tokens": 0, "output_tokens": 1}
+        rows += [
+            {"timestamp": "t", "type": "response_item", "payload": call},
+            {"timestamp": "t", "type": "response_item",
+             "payload": {"type": "function_call_output", "call_id": f"c{n}", "output": output}},
+            {"timestamp": "t", "type": "event_msg",
+             "payload": {"type": "token_count", "info": {"last_token_usage": usage}}},
+        ]  # fmt: skip
+    rollout.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    events = read(str(rollout)).events
+    assert [e["streamd_tokens"]["input"] for e in events] == [100, 101]
+    assert [(e["tool_name"], e["tool_input"], e["tool_response"]) for e in events] == [
+        ("Bash", {"command": "ls"}, "x\n")
+    ] * 2  # as the hook receives exec_command: the output below the rollout's header
+
+
+def test_gemini_records_are_read_as_the_cli_reads_them(tmp_path: Path) -> None:
+    """Gemini CLI 0.61's JSONL: a message written again replaces itself in place, a
+    ``$set`` of messages adds them, a ``$rewindTo`` takes nothing back (its calls ran);
+    what hooks appended to a result is not the result."""
+    path = tmp_path / "session-2026-11-30T10-00-abcd.jsonl"
+
+    def call(n: int, output: str) -> dict[str, Any]:
+        response = {"functionResponse": {"id": f"c{n}", "name": "read_file",
+                                         "response": {"output": output}}}  # fmt: skip
+        return {"id": f"c{n}", "name": "read_file", "args": {"file_path": "a"},
+                "result": [response], "status": "success",
+                "timestamp": f"2026-11-30T10:00:0{n}Z"}  # fmt: skip
+
+    tokens = {"input": 1100, "output": 20, "cached": 1000, "thoughts": 5}
+    context = "<session_context>\n- **Workspace Directories:**\n  - /src/app\n</session_context>"
+    rows: list[dict[str, Any]] = [
+        {"sessionId": "g-1", "projectHash": "h", "startTime": "2026-11-30T10:00:00Z"},
+        {"$set": {"messages": [{"id": "u0", "type": "user", "content": [{"text": context}]}]}},
+        {"id": "u1", "type": "user", "content": [{"text": "fix the build"}]},
+        {"id": "m1", "type": "gemini", "content": "", "tokens": tokens, "model": "gemini-x"},
+        {"id": "m1", "type": "gemini", "content": "", "tokens": tokens, "model": "gemini-x",
+         "toolCalls": [call(1, "same")]},
+        {"id": "m2", "type": "gemini", "content": "", "toolCalls": [
+            call(2, "same\n\n<hook_context>streamd: no new information.</hook_context>")]},
+        {"$rewindTo": "m2"},
+        {"id": "m3", "type": "gemini", "content": "", "toolCalls": [call(3, "same")]},
+    ]  # fmt: skip
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    t = read(str(path))
+    assert t.format == "gemini" and t.session == "g-1" and t.skipped == {}
+    assert (t.project, t.prompt) == ("/src/app", "fix the build")
+    assert [e["tool_response"]["llmContent"] for e in t.events] == ["same"] * 3
+    assert t.events[0]["streamd_tokens"] == {"input": 100, "cache_read": 1000, "output": 25}
+    assert t.events[0]["streamd_model"] == "gemini-x" and "streamd_tokens" not in t.events[1]
+    assert t.started == "2026-11-30T10:00:00Z" and t.ended == "2026-11-30T10:00:03Z"
