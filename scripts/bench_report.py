@@ -2,7 +2,13 @@
 generated Claude Code transcripts, side by side with reading and JSON-decoding the same
 lines with msgspec, alternating, in one run; medians of the rounds.
 
-    python scripts/bench_report.py [--megabytes 1024] [--rounds 2]
+By default the transcripts are laid out as Claude Code writes them (each entry's
+metadata, a model turn's usage, some prose between calls, the result twice) and sized
+as the development corpus is: results of about 1.4 kB on average with a long tail, and
+one call in five repeating one of the ten before it. ``--dense`` writes the earlier,
+harder layout: bare entries, and a third of the calls repeating.
+
+    python scripts/bench_report.py [--megabytes 1024] [--rounds 2] [--dense]
 """
 
 from __future__ import annotations
@@ -53,11 +59,70 @@ def session_lines(rng: random.Random, session: str, calls: int) -> list[str]:
     return lines
 
 
-def generate(root: Path, megabytes: int) -> int:
+def claude_lines(rng: random.Random, session: str, calls: int) -> list[str]:
+    """A session as Claude Code writes one (the fields of real 2.1 entries)."""
+    meta = {"cwd": "/home/dev/project", "gitBranch": "main", "isSidechain": False,
+            "sessionId": session, "userType": "external", "version": "2.1.39"}  # fmt: skip
+    lines: list[str] = []
+    recent: list[str] = []
+    parent: str | None = None
+
+    def entry(kind: str, message: dict[str, object], n: int, **more: object) -> str:
+        nonlocal parent
+        uuid = f"{session}-{len(lines):06d}"
+        stamp = f"2026-11-20T10:{n // 60 % 60:02d}:{n % 60:02d}.{rng.randint(0, 999):03d}Z"
+        line = json.dumps({**meta, "parentUuid": parent, "uuid": uuid, "timestamp": stamp,
+                           "type": kind, "message": message, **more})  # fmt: skip
+        parent = uuid
+        return line
+
+    for n in range(calls):
+        if recent and rng.random() < 0.2:
+            command = rng.choice(recent[-10:])  # one call in five repeats a recent one
+        else:
+            command = f"pytest tests/test_{rng.choice(WORDS)}_{n}.py -k case_{rng.randint(0, 99)}"
+        recent.append(command)
+        usage = {"input_tokens": 6, "cache_creation_input_tokens": rng.randint(0, 900),
+                 "cache_read_input_tokens": 20_000 + 300 * n,
+                 "output_tokens": rng.randint(20, 400)}  # fmt: skip
+        blocks: list[dict[str, object]] = []
+        if n % 3 == 0:
+            prose = " ".join(rng.choice(WORDS) for _ in range(rng.randint(40, 120)))
+            blocks.append({"type": "text", "text": prose})
+        use = {"type": "tool_use", "id": f"toolu_{session}_{n}", "name": "Bash",
+               "input": {"command": command, "description": "run the tests"}}  # fmt: skip
+        message: dict[str, object] = {
+            "id": f"msg_{session}_{n}", "type": "message", "role": "assistant",
+            "model": "claude-sonnet-4-5", "content": [*blocks, use], "usage": usage,
+        }  # fmt: skip
+        lines.append(entry("assistant", message, n, requestId=f"req_{session}_{n}"))
+        size = min(40_000, int(rng.lognormvariate(6.6, 1.0)))  # mean about 1.4 kB
+        body: list[str] = []
+        length = 0
+        while length < size:
+            row = (
+                f"{len(body):5d}  {rng.choice(WORDS)} = {rng.choice(WORDS)}({rng.randint(0, 999)})"
+            )
+            body.append(row)
+            length += len(row) + 1
+        stdout = "\n".join(body)
+        result = {"type": "tool_result", "tool_use_id": use["id"], "content": stdout,
+                  "is_error": False}  # fmt: skip
+        lines.append(entry(
+            "user", {"role": "user", "content": [result]}, n,
+            toolUseResult={"stdout": stdout, "stderr": "", "interrupted": False,
+                           "isImage": False},
+            sourceToolAssistantUUID=parent,
+        ))  # fmt: skip
+    return lines
+
+
+def generate(root: Path, megabytes: int, *, dense: bool = False) -> int:
     rng = random.Random(7)
     written = n = 0
     while written < megabytes * 1024 * 1024:
-        text = "\n".join(session_lines(rng, f"s{n:05d}", 200)) + "\n"
+        make = session_lines if dense else claude_lines
+        text = "\n".join(make(rng, f"s{n:05d}", 200)) + "\n"
         (root / f"s{n:05d}.jsonl").write_text(text)
         written += len(text)
         n += 1
@@ -84,10 +149,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--megabytes", type=int, default=1024)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--dense", action="store_true", help="the earlier, denser layout")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="sdreport-"))
     try:
-        size = generate(root, args.megabytes)
+        size = generate(root, args.megabytes, dense=args.dense)
         decodes, reports = [], []
         calls = 0
         for _ in range(args.rounds):

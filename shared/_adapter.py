@@ -42,6 +42,12 @@ def canonical_bytes(value: object) -> bytes:
     return text.encode("utf-8", "replace")
 
 
+Encode = Callable[[object], bytes]
+"""A canonical encoding: equal bytes exactly for the values ``canonical_bytes`` gives
+equal bytes for. The hook and the daemon use ``canonical_bytes`` itself (their digests
+are dos-kernel's, in the session logs); the report, which writes no log, may use any."""
+
+
 def _builtin_sha256() -> Callable[[bytes], Any]:
     """CPython's own SHA-256: loading OpenSSL costs the short-lived hook 2 ms, more
     than it would ever hash."""
@@ -260,7 +266,9 @@ def _shape_digest(raw: bytes) -> str | None:
     return None if shape == text else digest(shape.encode("utf-8"))
 
 
-def call_digests(event: Mapping[str, object]) -> tuple[str, str | None] | None:
+def call_digests(
+    event: Mapping[str, object], encode: Encode = canonical_bytes
+) -> tuple[str, str | None] | None:
     """The digests an event's step will have: its ``args_digest`` (dos-kernel's) and its
     ``call_digest`` (the arguments in canonical form; None when that changes nothing).
     None when it names no tool."""
@@ -270,12 +278,12 @@ def call_digests(event: Mapping[str, object]) -> tuple[str, str | None] | None:
     tool_input = event.get("tool_input")
     if tool_input is None:
         tool_input = {}
-    args = digest(canonical_bytes({"tool": tool_name, "input": tool_input}))
+    args = digest(encode({"tool": tool_name, "input": tool_input}))
     cwd = _str_or_none(event.get("cwd"))
     canonical = canonical_input(tool_name.casefold(), tool_input, cwd)
     if canonical is tool_input:
         return args, None
-    return args, digest(canonical_bytes({"tool": tool_name, "input": canonical}))
+    return args, digest(encode({"tool": tool_name, "input": canonical}))
 
 
 def call_digest(event: Mapping[str, object]) -> str | None:
@@ -290,12 +298,14 @@ def adapt_event(
     host: Host | None = None,
     shape: bool = True,
     digests: tuple[str, str | None] | None = None,
+    encode: Encode = canonical_bytes,
 ) -> HookEvent:
     """The (Claude-shaped) event's step and what else streamd needs of it; ``host``
     reads the failures in its own form. ``shape=False`` leaves the result's shape out,
     for a caller that knows no call within a rule's reach has the same arguments (no
     rule would ever compare it). ``digests``, when given, are the event's
-    ``call_digests``, already computed."""
+    ``call_digests``, already computed; ``encode``, the canonical encoding digests are
+    taken over (a result's shape is always read from ``canonical_bytes``)."""
     name = event.get("hook_event_name")
     event_name = name if isinstance(name, str) and name else DEFAULT_EVENT_NAME
     tool_name = event.get("tool_name")
@@ -307,7 +317,7 @@ def adapt_event(
         if tool_input is None:
             tool_input = {}
         if digests is None:
-            digests = call_digests(event)
+            digests = call_digests(event, encode)
             assert digests is not None  # it names a tool
         args_digest, call = digests
         result = _result_of(event, event_name)
@@ -316,7 +326,7 @@ def adapt_event(
         if result is _ABSENT:
             step = Step(tool_name, args_digest, call_digest=call, writes=effect)
         else:
-            raw = canonical_bytes(result)
+            raw = encode(result)
             result_digest = digest(raw)
             own = host.failure if host is not None else None
             failure = None
@@ -334,7 +344,9 @@ def adapt_event(
                     tool_name,
                     args_digest,
                     result_digest,
-                    _shape_digest(raw) if shape else None,
+                    _shape_digest(raw if encode is canonical_bytes else canonical_bytes(result))
+                    if shape
+                    else None,
                     digest(gist.encode("utf-8")) if gist else None,
                     call_digest=call,
                     writes=effect,

@@ -350,22 +350,28 @@ def _kinds(report: Report) -> list[tuple[str, int]]:
 def _charts(report: Report) -> str:
     if not report.loops:
         return ""
-    days = _plots.days_between([d for d in report.by_day if d != "undated"])
+    unit, periods = _plots.periods([d for d in report.by_day if d != "undated"])
     tokens = bool(report.tokens_in_loops)
     lost = "tokens" if tokens else "calls"
 
-    def per_day(totals: Totals) -> float:
+    def wasted(totals: Totals) -> float:
         return totals.tokens_in_loops if tokens else totals.calls_in_loops
 
+    by_period: dict[str, Totals] = {}
+    for day, totals in report.by_day.items():
+        into = by_period.setdefault(day[: 7 if unit == "month" else 10], Totals())
+        into.loops += totals.loops
+        into.tokens_in_loops += totals.tokens_in_loops
+        into.calls_in_loops += totals.calls_in_loops
     charts = []
-    if days:
+    if periods:
         charts.append(_plots.column_chart(
-            "loops-per-day", "Loops per day",
-            [(d, report.by_day.get(d, Totals()).loops) for d in days], _whole,
+            f"loops-per-{unit}", f"Loops per {unit}",
+            [(d, by_period.get(d, Totals()).loops) for d in periods], _whole,
         ))  # fmt: skip
         charts.append(_plots.column_chart(
-            f"{lost}-per-day", f"{lost.capitalize()} lost in loops per day",
-            [(d, per_day(report.by_day.get(d, Totals()))) for d in days], count,
+            f"{lost}-per-{unit}", f"{lost.capitalize()} lost in loops per {unit}",
+            [(d, wasted(by_period.get(d, Totals()))) for d in periods], count,
         ))  # fmt: skip
     projects = sorted(report.by_project.items(), key=lambda kv: -kv[1].loops)[:12]
     projects = [(p, t) for p, t in projects if t.loops]
@@ -376,7 +382,7 @@ def _charts(report: Report) -> str:
     ))  # fmt: skip
     charts.append(_plots.bar_chart(
         f"{lost}-per-project", f"{lost.capitalize()} lost in loops by project",
-        [(names[p], per_day(t)) for p, t in projects], count,
+        [(names[p], wasted(t)) for p, t in projects], count,
     ))  # fmt: skip
     charts.append(_plots.column_chart(
         "loop-lengths", "How many calls a loop made (loops of each length)",

@@ -35,6 +35,7 @@ from streamd.shared import (
 from streamd.shared._adapter import ABSENT
 from streamd.shared._formats import RECORDED_STEP
 
+from ._encoding import report_bytes
 from ._prices import Prices
 
 BYTES_PER_TOKEN = 4
@@ -146,7 +147,7 @@ def analyze(t: Transcript, policy: Policy, *, keep_steps: bool = False) -> Sessi
         ended=t.ended,
     )
     host = hosts.get(t.format) if t.format in hosts.NAMES else None
-    sizes: list[int] = []
+    results: list[object] = []  # sized only where a loop holds them
     turns: list[Turn] = []
     open_loop: Loop | None = None
     digests = [_digests(e) for e in t.events]
@@ -160,7 +161,11 @@ def analyze(t: Transcript, policy: Policy, *, keep_steps: bool = False) -> Sessi
                 recorded_event(event, recorded)
                 if recorded is not None
                 else adapt_event(
-                    event, host=host, shape=position in recurring, digests=digests[position]
+                    event,
+                    host=host,
+                    shape=position in recurring,
+                    digests=digests[position],
+                    encode=report_bytes,
                 )
             )
         except RecursionError:
@@ -171,7 +176,7 @@ def analyze(t: Transcript, policy: Policy, *, keep_steps: bool = False) -> Sessi
             continue
         index = result.calls
         result.calls += 1
-        sizes.append(len(canonical_bytes(adapted.result)) if adapted.has_result else 0)
+        results.append(adapted.result if adapted.has_result else ABSENT)
         tokens = event.get("streamd_tokens")
         model = event.get("streamd_model")
         turns.append(
@@ -208,7 +213,9 @@ def analyze(t: Transcript, policy: Policy, *, keep_steps: bool = False) -> Sessi
         if verdict.audience == "model":
             open_loop.audience = "model"  # advice at any of its calls: the model heard it
     for loop in result.loops:
-        loop.result_bytes = sum(sizes[loop.start : loop.end + 1])
+        loop.result_bytes = sum(
+            len(canonical_bytes(r)) for r in results[loop.start : loop.end + 1] if r is not ABSENT
+        )
         loop.tokens_by_model = _tokens_of(turns[loop.start : loop.end + 1])
         loop.tokens = _merged(loop.tokens_by_model.values())
         loop.seconds = _seconds(turns[loop.start][2], turns[loop.end][2])
@@ -293,7 +300,7 @@ def _digests(event: dict[str, Any]) -> tuple[str, str | None] | None:
     if RECORDED_STEP in event:
         return None  # its digests are recorded: there is nothing to compute
     try:
-        return call_digests(event)
+        return call_digests(event, report_bytes)
     except RecursionError:
         return None  # adapting it fails too, and says so
 

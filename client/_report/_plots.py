@@ -10,17 +10,24 @@ from collections.abc import Callable
 WIDTH, HEIGHT, LEFT, BOTTOM = 640, 180, 48, 22
 
 
-def days_between(days: list[str]) -> list[str]:
-    """Every day from the first to the last of ``days`` (ISO dates), so that a day
-    without sessions shows as a gap; only those given when they span over a year."""
+def periods(days: list[str]) -> tuple[str, list[str]]:
+    """The bars of a chart over time: every day from the first of ``days`` (ISO dates)
+    to the last, so that a day without sessions shows as a gap; every month instead
+    when they span more than three (``YYYY-MM``)."""
     dated = sorted(d for d in days if len(d) == 10 and d[4] == "-")
     if not dated:
-        return []
+        return "day", []
     first, last = dt.date.fromisoformat(dated[0]), dt.date.fromisoformat(dated[-1])
-    span = (last - first).days
-    if span > 366:
-        return dated
-    return [(first + dt.timedelta(days=n)).isoformat() for n in range(span + 1)]
+    if (last - first).days <= 92:
+        return "day", [
+            (first + dt.timedelta(days=n)).isoformat() for n in range((last - first).days + 1)
+        ]
+    months = []
+    year, month = first.year, first.month
+    while (year, month) <= (last.year, last.month):
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return "month", months
 
 
 def column_chart(
@@ -105,7 +112,7 @@ def _figure(
 
 
 def _short(label: str) -> str:
-    """A day's label under a bar: its month and day."""
+    """A day's label under a bar: its month and day (a month's stays whole)."""
     return label[5:] if len(label) == 10 and label[4] == "-" else label
 
 

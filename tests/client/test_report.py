@@ -514,3 +514,100 @@ class TestPrices:
         path.write_text(text)
         with pytest.raises(PriceError, match=says.replace("[", r"\[").replace(".", r"\.")):
             load_prices(str(path))
+
+
+def _values() -> Any:
+    """JSON values drawn from few keys and few scalars, so that a handful of them often
+    holds two that differ by one leaf (inf or null, 1 or 1.0 or true), and strings
+    that spell values as either encoding writes them."""
+    import msgspec
+    from hypothesis import strategies as st
+
+    from streamd.shared._adapter import canonical_bytes
+
+    pool = [None, True, False, 0, 1, 1.0, 0.0, -0.0, float("inf"), float("-inf"), float("nan"),
+            "", "null", "1", "1.0", "true", "Infinity", "\x01{}", "\x02", "x\ud800", "x?",
+            "é"]  # fmt: skip
+    scalars = st.one_of(st.sampled_from(pool), st.integers(), st.floats(), st.text(max_size=4))
+    values = st.recursive(
+        scalars,
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=3),
+            st.dictionaries(st.sampled_from(["", "a", "b", "é"]), inner, max_size=3),
+        ),
+        max_leaves=6,
+    )
+    compact = msgspec.json.Encoder(order="sorted").encode
+
+    def spelled_compact(v: Any) -> str:
+        try:
+            return compact(v).decode()
+        except (TypeError, ValueError):
+            return "?"
+
+    return st.one_of(
+        values,
+        values.map(lambda v: canonical_bytes(v).decode("utf-8", "replace")),
+        values.map(spelled_compact),
+    )
+
+
+class TestReportEncoding:
+    """The report digests ``report_bytes``, not the hook's ``canonical_bytes``: it may,
+    because the two are equal for exactly the same values, so every verdict is too."""
+
+    def test_equal_for_exactly_the_values_canonical_bytes_is_equal_for(self) -> None:
+        from hypothesis import given, settings
+        from hypothesis import strategies as st
+
+        from streamd.client._report._encoding import report_bytes
+        from streamd.shared._adapter import canonical_bytes
+
+        @settings(max_examples=3000, deadline=None)
+        @given(st.lists(_values(), min_size=2, max_size=6))
+        def check(values: list[Any]) -> None:
+            for a in values:
+                for b in values:
+                    hook = canonical_bytes(a) == canonical_bytes(b)
+                    assert (report_bytes(a) == report_bytes(b)) == hook, (a, b)
+
+        check()
+
+    def test_key_order_and_duplicates_by_value(self) -> None:
+        from streamd.client._report._encoding import report_bytes
+
+        assert report_bytes({"b": 1, "a": [1.0]}) == report_bytes({"a": [1.0], "b": 1})
+        assert report_bytes({"a": 1}) != report_bytes({"a": 1.0}) != report_bytes({"a": True})
+        assert report_bytes([float("inf")]) != report_bytes([None])
+        assert report_bytes('{"a": 1}') == report_bytes({"a": 1})  # as the hook has it
+
+    def test_the_report_gives_the_hooks_verdicts_on_the_captured_sessions(self) -> None:
+        """Each captured transcript through the report (its own encoding), and through
+        the hook's adapter and detector call by call: the same verdicts."""
+        from streamd.client._report import analyze
+        from streamd.shared import hosts, read_transcript
+
+        for name in CAPTURED:
+            t = read_transcript(str(FIXTURES / name))
+            detector = Detector(Policy())
+            host = hosts.get(t.format)
+            hook = []
+            for event in t.events:
+                step = adapt_event(event, host=host).step
+                assert step is not None
+                verdict = detector.push(step)
+                hook.append((verdict.state.value, verdict.rule if verdict.fired else ""))
+            ours = analyze(t, Policy(), keep_steps=True).steps
+            assert [(c.state, c.rule) for c in ours] == hook
+
+
+class TestPlots:
+    def test_days_with_gaps_then_months_past_three(self) -> None:
+        from streamd.client._report._plots import periods
+
+        assert periods(["2026-11-03", "2026-11-01", "undated"]) == (
+            "day", ["2026-11-01", "2026-11-02", "2026-11-03"]
+        )  # fmt: skip
+        unit, months = periods(["2025-11-20", "2026-02-28"])
+        assert unit == "month" and months == ["2025-11", "2025-12", "2026-01", "2026-02"]
+        assert periods([]) == ("day", [])
