@@ -141,7 +141,7 @@ def analyze(t: Transcript, policy: Policy, *, keep_steps: bool = False) -> Sessi
         t.path,
         t.session,
         t.format,
-        project=t.project or os.path.dirname(os.path.abspath(t.path)),
+        project=t.project or _folder_of(t.path),
         prompt=t.prompt,
         started=t.started,
         ended=t.ended,
@@ -222,6 +222,18 @@ def analyze(t: Transcript, policy: Policy, *, keep_steps: bool = False) -> Sessi
         if keep_steps:
             _keep_evidence(loop, result.steps)
     return result
+
+
+UNKNOWN_PROJECT = "unknown"
+
+
+def _folder_of(path: str) -> str:
+    """A session's project when the file does not say: the folder it is in, unless that
+    is a date (Codex files its sessions by day)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if all(part.isdigit() for part in folder.split(os.sep)[-3:]):
+        return UNKNOWN_PROJECT
+    return folder
 
 
 Turn = tuple[object, dict[str, int] | None, object, str]

@@ -457,6 +457,27 @@ class TestCapturedTranscripts:
             for r in hook
         ]
 
+    def test_a_codex_rollout_of_2025(self) -> None:
+        from streamd.client._report import analyze
+        from streamd.shared import read_transcript
+
+        t = read_transcript(str(FIXTURES / "codex-0.20.0.jsonl"))
+        result = analyze(t, Policy(), keep_steps=True)
+        assert (t.format, result.calls, result.prompt) == ("codex", 6, "check the build")
+        assert [i for i, c in enumerate(result.steps) if c.state != "ADVANCING"] == [2, 5]
+        assert [loop.tokens for loop in result.loops] == [{}, {}]  # it records none
+        assert all(loop.result_bytes for loop in result.loops)  # so they are estimated
+
+    def test_a_session_filed_by_date_has_no_project_but_unknown(self, tmp_path: Path) -> None:
+        from streamd.client._report import analyze
+        from streamd.shared import read_transcript
+
+        day = tmp_path / "sessions" / "2026" / "11" / "30"
+        day.mkdir(parents=True)
+        shutil.copy(FIXTURES / "codex-0.20.0.jsonl", day / "rollout-x.jsonl")
+        result = analyze(read_transcript(str(day / "rollout-x.jsonl")), Policy())
+        assert result.project == "unknown"
+
     def test_the_session_log_reads_as_the_hook_decided(self) -> None:
         from streamd.client._report import analyze
         from streamd.shared import read_transcript

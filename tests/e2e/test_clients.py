@@ -36,9 +36,11 @@ from .models import (
 pytestmark = [pytest.mark.e2e, pytest.mark.process]
 
 PACKAGES = {
-    "claude": ("@anthropic-ai/claude-code@2.1.332", "claude"),
-    "codex": ("@openai/codex@0.169.0", "codex"),
-    "gemini": ("@google/gemini-cli@0.61.0", "gemini"),
+    "claude": ("@anthropic-ai/claude-code@2.1.332", ".bin/claude"),
+    "codex": ("@openai/codex@0.169.0", ".bin/codex"),
+    "gemini": ("@google/gemini-cli@0.61.0", ".bin/gemini"),
+    # Codex of August 2025, before hooks, whose rollouts hold their items bare.
+    "codex-2025": ("codex-2025@npm:@openai/codex@0.20.0", "codex-2025/bin/codex.js"),
 }
 WARNING = "streamd: no new information."
 
@@ -54,7 +56,7 @@ def clients() -> Path:
     cache.mkdir(parents=True, exist_ok=True)
     with open(cache / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # runs side by side share the cache
-        if not all((bin_dir / name).exists() for _, name in PACKAGES.values()):
+        if not all((bin_dir.parent / path).exists() for _, path in PACKAGES.values()):
             done = subprocess.run(
                 [npm, "install", "--no-audit", "--no-fund", "--prefix", str(cache),
                  *(spec for spec, _ in PACKAGES.values())],
@@ -314,6 +316,45 @@ def test_codex(clients: Path, daemon: DaemonProcess, home: Path, tmp_path: Path)
     assert done.returncode == 0, done.stderr[-2000:]
     check(script, project, codex_results, fired=[2, 5])
     report_agrees(home, "codex", project)
+
+
+def test_codex_of_2025_rollout_is_read(clients: Path, home: Path, tmp_path: Path) -> None:
+    """Codex 0.20.0 (no hooks yet) on the same scripted loop: the report reads its rollout
+    (items at the top level, no envelope) and finds both loops where the hook would."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "status.txt").write_text("build: pending\n")
+    (home / ".codex").mkdir()
+    script = Script(
+        [Call("shell", {"command": ["bash", "-lc", "cat missing.txt"]})] * 3
+        + [Call("shell", {"command": ["bash", "-lc", "cat status.txt"]})] * 3
+    )
+    old = clients.parent / PACKAGES["codex-2025"][1]
+    with ModelServer(script, responses_reply) as server:
+        (home / ".codex" / "config.toml").write_text(
+            'model = "gpt-5-codex"\nmodel_provider = "e2e"\n'
+            f'[model_providers.e2e]\nname = "e2e"\nbase_url = "{server.url}/v1"\n'
+            'wire_api = "responses"\nenv_key = "E2E_API_KEY"\n'
+        )
+        env = {
+            "PATH": os.environ.get("PATH", ""), "HOME": str(home), "E2E_API_KEY": "sk-e2e",
+            "CODEX_HOME": str(home / ".codex"),
+        }  # fmt: skip
+        done = run(
+            [str(old), "exec", "--skip-git-repo-check", "--sandbox", "danger-full-access",
+             "check the build"],
+            project, env,
+        )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    [rollout] = (home / ".codex" / "sessions").rglob("rollout-*.jsonl")
+    assert rollout.read_text().startswith('{"id":')  # that era's first line, no envelope
+    capture = os.environ.get("STREAMD_E2E_CAPTURE")
+    if capture:
+        (Path(capture) / "codex-2025").mkdir(parents=True, exist_ok=True)
+        shutil.copy(rollout, Path(capture) / "codex-2025" / rollout.name)
+    result = analyze(read_transcript(str(rollout)), Policy(), keep_steps=True)
+    assert [i for i, c in enumerate(result.steps) if c.state != "ADVANCING"] == [2, 5]
+    assert result.prompt == "check the build" and result.calls == script.count
 
 
 def test_gemini_cli(clients: Path, daemon: DaemonProcess, home: Path, tmp_path: Path) -> None:
