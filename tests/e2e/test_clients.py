@@ -37,9 +37,10 @@ pytestmark = [pytest.mark.e2e, pytest.mark.process]
 
 PACKAGES = {
     "claude": ("@anthropic-ai/claude-code@2.1.332", ".bin/claude"),
-    "codex": ("@openai/codex@0.169.0", ".bin/codex"),
+    "codex": ("@openai/codex@0.169.0", "@openai/codex/bin/codex.js"),
     "gemini": ("@google/gemini-cli@0.61.0", ".bin/gemini"),
-    # Codex of August 2025, before hooks, whose rollouts hold their items bare.
+    # Codex of August 2025, before hooks, whose rollouts hold their items bare. Both
+    # Codex packages name their command ``codex``: each is run by its own path.
     "codex-2025": ("codex-2025@npm:@openai/codex@0.20.0", "codex-2025/bin/codex.js"),
 }
 WARNING = "streamd: no new information."
@@ -206,7 +207,7 @@ def run_codex(
             "CODEX_HOME": str(home / ".codex"),
         }  # fmt: skip
         return run(
-            [str(clients / "codex"), "exec", "--dangerously-bypass-hook-trust",
+            [str(clients.parent / PACKAGES["codex"][1]), "exec", "--dangerously-bypass-hook-trust",
              "--skip-git-repo-check", "--sandbox", "danger-full-access", "check the build"],
             project, env,
         )  # fmt: skip
