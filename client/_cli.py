@@ -51,6 +51,7 @@ def _report(args: argparse.Namespace) -> int:
     from streamd.shared import DEFAULT_POLICY, PolicyError, default_folders, load_policy
 
     from . import _report
+    from ._report._parallel import cores
 
     since = _date(args.since, "--since")
     until = _date(args.until, "--until", end_of_day=True)
@@ -94,8 +95,16 @@ def _report(args: argparse.Namespace) -> int:
         html=args.html,
         group_by=args.group_by,
         prices=prices or None,
+        jobs=args.jobs or cores(),
     )
-    return _report.run(paths, policy, sys.stdout, options, otlp=otlp)
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        return _report.run(paths, policy, sys.stdout, options, otlp=otlp)
+    except BrokenProcessPool:
+        raise CommandError(
+            "a process reading transcripts died (out of memory?); run again with --jobs 1"
+        ) from None
 
 
 def _date(given: str | None, option: str, *, end_of_day: bool = False) -> dt.datetime | None:
@@ -474,6 +483,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument(
         "--prices", metavar="FILE", help='a TOML file of [prices."MODEL"] tables (see README)'
+    )
+    report.add_argument(
+        "--jobs",
+        type=positive_int,
+        metavar="N",
+        help="processes reading transcripts at once (default: one per core)",
     )
     report.add_argument("--json", action="store_true", help="one JSON object")
     report.add_argument("--html", metavar="FILE", help="also write a self-contained page")

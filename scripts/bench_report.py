@@ -8,7 +8,7 @@ as the development corpus is: results of about 1.4 kB on average with a long tai
 one call in five repeating one of the ten before it. ``--dense`` writes the earlier,
 harder layout: bare entries, and a third of the calls repeating.
 
-    python scripts/bench_report.py [--megabytes 1024] [--rounds 2] [--dense]
+    python scripts/bench_report.py [--megabytes 1024] [--rounds 2] [--dense] [--jobs N]
 """
 
 from __future__ import annotations
@@ -139,9 +139,9 @@ def decode_only(root: Path) -> float:
     return time.perf_counter() - started
 
 
-def report_only(root: Path) -> tuple[float, int]:
+def report_only(root: Path, jobs: int) -> tuple[float, int]:
     started = time.perf_counter()
-    report = build([str(root)], Policy())
+    report = build([str(root)], Policy(), jobs=jobs)
     return time.perf_counter() - started, report.tool_calls
 
 
@@ -150,6 +150,9 @@ def main() -> None:
     parser.add_argument("--megabytes", type=int, default=1024)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--dense", action="store_true", help="the earlier, denser layout")
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="processes reading at once (streamd's default: all)"
+    )
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="sdreport-"))
     try:
@@ -158,12 +161,13 @@ def main() -> None:
         calls = 0
         for _ in range(args.rounds):
             decodes.append(decode_only(root))
-            seconds, calls = report_only(root)
+            seconds, calls = report_only(root, args.jobs)
             reports.append(seconds)
         d, r = statistics.median(decodes), statistics.median(reports)
         print(f"{size / 1e6:,.0f} MB, {len(os.listdir(root))} files, {calls:,} tool calls")
         print(f"msgspec read+decode: median {d:.2f} s ({size / 1e6 / d:,.0f} MB/s)")
-        print(f"streamd report:      median {r:.2f} s ({size / 1e6 / r:,.0f} MB/s)")
+        print(f"streamd report:      median {r:.2f} s ({size / 1e6 / r:,.0f} MB/s), "
+              f"{args.jobs} process{'es' if args.jobs > 1 else ''}")  # fmt: skip
         print(f"ratio {r / d:.1f}")
     finally:
         shutil.rmtree(root, ignore_errors=True)

@@ -46,12 +46,20 @@ def build(
     page: Page | None = None,
     prices: Prices | None = None,
     on_loops: Callable[[list[Loop]], None] | None = None,
+    jobs: int = 1,
 ) -> Report:
-    """Read every transcript under ``paths``; with ``page``, add each session to it as
-    it goes."""
+    """Read every transcript under ``paths`` (by ``jobs`` processes); with ``page``,
+    add each session to it as it goes."""
     report = Report(top=top, prices=prices or Prices())
     for result in sessions(
-        paths, policy, report, since=since, until=until, fmt=fmt, keep_steps=page is not None
+        paths,
+        policy,
+        report,
+        since=since,
+        until=until,
+        fmt=fmt,
+        keep_steps=page is not None,
+        jobs=jobs,
     ):
         if progress is not None and report.files % 50 == 0:
             progress.write(f"\rread {report.files} files, {report.tool_calls} tool calls")
@@ -80,6 +88,7 @@ class Options:
     html: str | None = None
     group_by: str | None = None
     prices: Prices | None = None
+    jobs: int = 1
 
 
 def run(
@@ -109,6 +118,7 @@ def run(
             page=page,
             prices=options.prices,
             on_loops=otlp.send if otlp is not None else None,
+            jobs=options.jobs,
         )
         if page is not None and options.html:
             page.write(options.html, report, paths=paths)

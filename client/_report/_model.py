@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import functools
 import json
 import os
 from collections.abc import Iterable, Iterator
@@ -36,6 +37,7 @@ from streamd.shared._adapter import ABSENT
 from streamd.shared._formats import RECORDED_STEP
 
 from ._encoding import report_bytes
+from ._parallel import in_order
 from ._prices import Prices
 
 BYTES_PER_TOKEN = 4
@@ -484,6 +486,42 @@ def transcript_files(paths: list[str]) -> Iterator[str]:
             yield given
 
 
+@dataclass(frozen=True, slots=True)
+class Job:
+    """What reading one file takes, for the process that reads it."""
+
+    policy: Policy
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    fmt: str | None = None
+    keep_steps: bool = False
+
+
+Outcome = tuple[SessionResult | None, collections.Counter[str]]
+"""A file's session (None: skipped, or outside the dates asked for) and what was
+skipped in it, by reason."""
+
+
+def read_one(job: Job, path: str) -> Outcome:
+    skipped: collections.Counter[str] = collections.Counter()
+    try:
+        t = read_transcript(path, job.fmt)
+    except UnknownFormat:
+        skipped["file in no transcript format"] += 1
+    except UnreadableFile:
+        skipped["file that is not a regular file"] += 1
+    except OSError as exc:
+        skipped[f"unreadable file ({exc.strerror})"] += 1
+    except RecursionError:
+        skipped["file nested too deeply"] += 1
+    else:
+        if (job.since or job.until) and not _within(_started(t, path), job.since, job.until):
+            return None, skipped
+        result = analyze(t, job.policy, keep_steps=job.keep_steps)
+        return result, t.skipped
+    return None, skipped
+
+
 def sessions(
     paths: list[str],
     policy: Policy,
@@ -493,28 +531,17 @@ def sessions(
     until: dt.datetime | None = None,
     fmt: str | None = None,
     keep_steps: bool = False,
+    jobs: int = 1,
 ) -> Iterator[SessionResult]:
-    """Each session under ``paths``, analyzed, once ``report`` has counted it."""
-    for path in transcript_files(paths):
+    """Each session under ``paths``, analyzed (by ``jobs`` processes, in the files'
+    order), once ``report`` has counted it."""
+    job = Job(policy, since, until, fmt, keep_steps)
+    files = list(transcript_files(paths))
+    for result, skipped in in_order(functools.partial(read_one, job), files, jobs):
         report.files += 1
-        try:
-            t = read_transcript(path, fmt)
-        except UnknownFormat:
-            report.skipped["file in no transcript format"] += 1
+        report.skipped.update(skipped)
+        if result is None:
             continue
-        except UnreadableFile:
-            report.skipped["file that is not a regular file"] += 1
-            continue
-        except OSError as exc:
-            report.skipped[f"unreadable file ({exc.strerror})"] += 1
-            continue
-        except RecursionError:
-            report.skipped["file nested too deeply"] += 1
-            continue
-        if (since or until) and not _within(_started(t, path), since, until):
-            continue
-        result = analyze(t, policy, keep_steps=keep_steps)
-        report.skipped.update(t.skipped)
         report.add(result)
         yield result
 

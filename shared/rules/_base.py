@@ -64,6 +64,11 @@ class Counts:
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"{type(self).__name__} is immutable")
 
+    def __reduce__(self) -> tuple[type[Counts], tuple[object, ...]]:
+        """Rebuilt from its settings, in ``FIELDS`` order (the report's worker processes
+        receive the policy)."""
+        return type(self), self._values()
+
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented

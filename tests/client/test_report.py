@@ -93,6 +93,31 @@ class TestReport:
         assert "cost_in_loops" not in report()
 
     @pytest.mark.process
+    def test_processes_read_as_one_does(self, tmp_path: Path) -> None:
+        """Two processes reading a folder give the report one gives, byte for byte, in
+        the files' order: sessions, skips by reason, the page."""
+        for n in range(9):
+            claude_session(tmp_path / f"s-{n}.jsonl", calls=3 + n % 4, broken=n == 4)
+        for name in CAPTURED:
+            shutil.copy(FIXTURES / name, tmp_path / name)
+        (tmp_path / "notes.json").write_text('{"nothing": "here"}')
+
+        def report(jobs: str) -> tuple[str, str]:
+            page = tmp_path / f"page-{jobs}.html"
+            done = subprocess.run(
+                [sys.executable, "-m", "streamd.client", "report", str(tmp_path), "--json",
+                 "--jobs", jobs, "--html", str(page), "--group-by", "day"],
+                capture_output=True, text=True,
+            )  # fmt: skip
+            assert done.returncode == 0, done.stderr
+            made = page.read_text()
+            return done.stdout, made[made.index("</p>") :]  # after the line saying when
+
+        one, two = report("1"), report("2")
+        assert json.loads(one[0])["skipped_by_reason"]["file in no transcript format"] == 1
+        assert two == one
+
+    @pytest.mark.process
     @pytest.mark.parametrize(
         ("args", "says"),
         [
