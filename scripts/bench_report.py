@@ -4,8 +4,9 @@ lines with msgspec, alternating, in one run; medians of the rounds.
 
 By default the transcripts are laid out as Claude Code writes them (each entry's
 metadata, a model turn's usage, some prose between calls, the result twice) and sized
-as the development corpus is: results of about 1.4 kB on average with a long tail, and
-one call in five repeating one of the ten before it. ``--dense`` writes the earlier,
+as the development corpus is: results of about 1.4 kB on average with a long tail,
+one call in five repeating one of the ten before it, and one in fifty opening a loop of
+three to eight identical calls with identical output. ``--dense`` writes the earlier,
 harder layout: bare entries, and a third of the calls repeating.
 
     python scripts/bench_report.py [--megabytes 1024] [--rounds 2] [--dense] [--jobs N]
@@ -59,6 +60,18 @@ def session_lines(rng: random.Random, session: str, calls: int) -> list[str]:
     return lines
 
 
+def output(rng: random.Random) -> str:
+    """A command's output: about 1.4 kB on average, with a long tail."""
+    size = min(40_000, int(rng.lognormvariate(6.6, 1.0)))
+    body: list[str] = []
+    length = 0
+    while length < size:
+        row = f"{len(body):5d}  {rng.choice(WORDS)} = {rng.choice(WORDS)}({rng.randint(0, 999)})"
+        body.append(row)
+        length += len(row) + 1
+    return "\n".join(body)
+
+
 def claude_lines(rng: random.Random, session: str, calls: int) -> list[str]:
     """A session as Claude Code writes one (the fields of real 2.1 entries)."""
     meta = {"cwd": "/home/dev/project", "gitBranch": "main", "isSidechain": False,
@@ -76,11 +89,22 @@ def claude_lines(rng: random.Random, session: str, calls: int) -> list[str]:
         parent = uuid
         return line
 
+    looping = 0  # calls left in a loop: the same command, the same output
+    stdout = ""
     for n in range(calls):
-        if recent and rng.random() < 0.2:
+        if looping:
+            looping -= 1
+            command = recent[-1]
+        elif rng.random() < 0.02:
+            looping = rng.randint(2, 7)  # now and then a loop of 3 to 8 calls
+            command = f"pytest tests/test_loop_{n}.py"
+        elif recent and rng.random() < 0.2:
             command = rng.choice(recent[-10:])  # one call in five repeats a recent one
         else:
             command = f"pytest tests/test_{rng.choice(WORDS)}_{n}.py -k case_{rng.randint(0, 99)}"
+        repeated = (
+            bool(recent) and command == recent[-1] and command.startswith("pytest tests/test_loop")
+        )
         recent.append(command)
         usage = {"input_tokens": 6, "cache_creation_input_tokens": rng.randint(0, 900),
                  "cache_read_input_tokens": 20_000 + 300 * n,
@@ -96,16 +120,8 @@ def claude_lines(rng: random.Random, session: str, calls: int) -> list[str]:
             "model": "claude-sonnet-4-5", "content": [*blocks, use], "usage": usage,
         }  # fmt: skip
         lines.append(entry("assistant", message, n, requestId=f"req_{session}_{n}"))
-        size = min(40_000, int(rng.lognormvariate(6.6, 1.0)))  # mean about 1.4 kB
-        body: list[str] = []
-        length = 0
-        while length < size:
-            row = (
-                f"{len(body):5d}  {rng.choice(WORDS)} = {rng.choice(WORDS)}({rng.randint(0, 999)})"
-            )
-            body.append(row)
-            length += len(row) + 1
-        stdout = "\n".join(body)
+        if not repeated:
+            stdout = output(rng)
         result = {"type": "tool_result", "tool_use_id": use["id"], "content": stdout,
                   "is_error": False}  # fmt: skip
         lines.append(entry(

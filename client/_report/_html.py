@@ -494,7 +494,7 @@ def _session(result: SessionResult, anchor: str, *, excerpts: bool) -> str:
             in_loop.setdefault(index, loop)
     cells = []
     for index, call in enumerate(result.steps):
-        title = html.escape(_cell_title(call, excerpts=excerpts))
+        title = html.escape(_cell_title(call, index))
         within = in_loop.get(index)
         if within is None:
             cells.append(f'<span class="c" title="{title}"></span>')
@@ -517,11 +517,12 @@ def _session(result: SessionResult, anchor: str, *, excerpts: bool) -> str:
     )
 
 
-def _cell_title(call: Call, *, excerpts: bool) -> str:
-    title = f"{call.tool}: {call.state.lower()}" + (f" ({call.rule})" if call.rule else "")
-    if excerpts:
-        title += f"\nargs: {call.arguments}\nresult: {call.result}"
-    return title
+def _cell_title(call: Call, index: int) -> str:
+    """A call's cell's hover text: which call, and what streamd made of it. Its
+    arguments and result are in its loop's evidence: a session's every call in a title
+    made pages of tens of megabytes."""
+    rule = f" ({call.rule})" if call.rule else ""
+    return f"call {index + 1}: {call.tool}, {call.state.lower()}{rule}"
 
 
 def _session_name(result: SessionResult, *, excerpts: bool, short: bool = False) -> str:
