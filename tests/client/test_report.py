@@ -657,3 +657,21 @@ class TestPlots:
         unit, months = periods(["2025-11-20", "2026-02-28"])
         assert unit == "month" and months == ["2025-11", "2025-12", "2026-01", "2026-02"]
         assert periods([]) == ("day", [])
+
+
+def test_a_dead_reading_process_is_an_operator_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A process reading transcripts that dies (the kernel's OOM killer) fails the
+    command with what to do, not a traceback."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    from streamd.client import _cli, _report
+
+    def dies(*args: object, **kwargs: object) -> int:
+        raise BrokenProcessPool("a child process terminated abruptly")
+
+    monkeypatch.setattr(_report, "run", dies)
+    claude_session(tmp_path / "s-1.jsonl", calls=3)
+    assert _cli.main(["report", str(tmp_path)]) == 1
+    assert "run again with --jobs 1" in capsys.readouterr().err
