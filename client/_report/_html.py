@@ -482,7 +482,7 @@ def _evidence_item(call: Call, *, excerpts: bool) -> str:
     said = f' <span class="badge">{html.escape(call.rule)}</span>' if call.rule else ""
     head = f"<b>{html.escape(call.tool)}</b> {html.escape(call.state.lower())}{said}"
     if not excerpts:
-        return f"<li>{head}</li>"
+        return f"<li>{head} <code>{html.escape(call.shape)}</code></li>"
     result = f"<pre>{html.escape(call.result)}</pre>" if call.result else ""
     return f"<li>{head}<pre>{html.escape(call.arguments)}</pre>{result}</li>"
 

@@ -54,6 +54,9 @@ class Call:
     tool: str
     arguments: str
     result: str
+    shape: str = ""
+    """What it was without what it said: its arguments' names, its result's size and
+    whether it failed (for ``--no-excerpts``)."""
 
 
 @dataclass(slots=True)
@@ -336,16 +339,23 @@ def _recurring_calls(keys: list[str | None], reach: int) -> set[int]:
 def _call(
     event: dict[str, Any], adapted: HookEvent, verdict: Verdict, host: hosts.Host | None
 ) -> Call:
-    arguments = json.dumps(event.get("tool_input"), sort_keys=True, default=str)[:300]
+    tool_input = event.get("tool_input")
+    arguments = json.dumps(tool_input, sort_keys=True, default=str)[:300]
     shown = ""
+    names = ", ".join(sorted(map(str, tool_input))) if isinstance(tool_input, dict) else ""
+    shape = f"({names})"
     if adapted.has_result:
         shown = excerpt(adapted.failure or adapted.result, 400, host=host)
+        size = len(canonical_bytes(adapted.result))
+        shape += f" → {size:,} byte{'s' if size != 1 else ''}"
+        shape += ", failed" if adapted.failure is not None else ""
     return Call(
         verdict.state.value,
         verdict.rule if verdict.fired else "",
         str(event.get("tool_name")),
         arguments,
         shown,
+        shape,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -294,6 +295,9 @@ class TestHtmlPage:
         assert "FAILED test_x" not in text and "pytest -x" not in text
         assert "check the build" not in text and "run the tests" not in text
         assert "no arguments or result text" in text
+        # What each call was, without what it said: its arguments' names, its result's size.
+        assert re.search(r"<code>\(command\) → [\d,]+ bytes</code>", text)
+        assert re.search(r"<code>\(command, description\) → [\d,]+ bytes, failed</code>", text)
 
 
 def test_leaving_out_shapes_no_rule_could_compare_changes_no_verdict() -> None:
