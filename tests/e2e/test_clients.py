@@ -145,21 +145,26 @@ def gemini_results(body: dict[str, Any]) -> int:
 TRANSCRIPTS = {"claude": ".claude/projects", "codex": ".codex/sessions", "gemini": ".gemini/tmp"}
 
 
+def capture(name: str, files: list[Path]) -> None:
+    """With ``$STREAMD_E2E_CAPTURE`` set, the run's transcripts are copied there, to
+    become fixtures (tests/fixtures/hosts)."""
+    folder = os.environ.get("STREAMD_E2E_CAPTURE")
+    if folder:
+        into = Path(folder) / name
+        into.mkdir(parents=True, exist_ok=True)
+        for f in files:
+            shutil.copy(f, into / f.name)
+
+
 def report_agrees(home: Path, host: str, project: Path) -> list[Path]:
     """The host's own transcripts of the run, read back by ``streamd report``: the same
     calls, warned at the same places as the live hook was, with the run's project and
-    prompt. With ``$STREAMD_E2E_CAPTURE`` set they are copied there, to become fixtures
-    (tests/fixtures/hosts)."""
+    prompt; captured when asked (``capture``)."""
     files = sorted(
         p for p in (home / TRANSCRIPTS[host]).rglob("*")
         if p.is_file() and p.suffix in (".jsonl", ".json") and p.name != "logs.json"
     )  # fmt: skip
-    capture = os.environ.get("STREAMD_E2E_CAPTURE")
-    if capture:
-        into = Path(capture) / host
-        into.mkdir(parents=True, exist_ok=True)
-        for f in files:
-            shutil.copy(f, into / f.name)
+    capture(host, files)
     [log] = (project / ".dos" / "streams").glob("*.jsonl")
     hook = [i for i, r in enumerate(read_records(str(log))) if r.verdict_state or r.rule]
     [result] = [analyze(read_transcript(str(f)), Policy(), keep_steps=True) for f in files]
@@ -193,9 +198,16 @@ def run_claude(
 
 
 def run_codex(
-    clients: Path, script: Script, home: Path, project: Path
+    clients: Path,
+    script: Script,
+    home: Path,
+    project: Path,
+    *,
+    package: str = "codex",
+    flags: tuple[str, ...] = ("--dangerously-bypass-hook-trust",),
 ) -> subprocess.CompletedProcess[str]:
-    """``codex exec`` on the scripted model (the hook already installed in ``home``)."""
+    """``codex exec`` of ``package`` on the scripted model (the hook, where the version
+    has hooks, already installed in ``home``)."""
     with ModelServer(script, responses_reply) as server:
         (home / ".codex" / "config.toml").write_text(
             'model = "gpt-5-codex"\nmodel_provider = "e2e"\n'
@@ -207,7 +219,7 @@ def run_codex(
             "CODEX_HOME": str(home / ".codex"),
         }  # fmt: skip
         return run(
-            [str(clients.parent / PACKAGES["codex"][1]), "exec", "--dangerously-bypass-hook-trust",
+            [str(clients.parent / PACKAGES[package][1]), "exec", *flags,
              "--skip-git-repo-check", "--sandbox", "danger-full-access", "check the build"],
             project, env,
         )  # fmt: skip
@@ -330,29 +342,11 @@ def test_codex_of_2025_rollout_is_read(clients: Path, home: Path, tmp_path: Path
         [Call("shell", {"command": ["bash", "-lc", "cat missing.txt"]})] * 3
         + [Call("shell", {"command": ["bash", "-lc", "cat status.txt"]})] * 3
     )
-    old = clients.parent / PACKAGES["codex-2025"][1]
-    with ModelServer(script, responses_reply) as server:
-        (home / ".codex" / "config.toml").write_text(
-            'model = "gpt-5-codex"\nmodel_provider = "e2e"\n'
-            f'[model_providers.e2e]\nname = "e2e"\nbase_url = "{server.url}/v1"\n'
-            'wire_api = "responses"\nenv_key = "E2E_API_KEY"\n'
-        )
-        env = {
-            "PATH": os.environ.get("PATH", ""), "HOME": str(home), "E2E_API_KEY": "sk-e2e",
-            "CODEX_HOME": str(home / ".codex"),
-        }  # fmt: skip
-        done = run(
-            [str(old), "exec", "--skip-git-repo-check", "--sandbox", "danger-full-access",
-             "check the build"],
-            project, env,
-        )  # fmt: skip
+    done = run_codex(clients, script, home, project, package="codex-2025", flags=())
     assert done.returncode == 0, done.stderr[-2000:]
     [rollout] = (home / ".codex" / "sessions").rglob("rollout-*.jsonl")
     assert rollout.read_text().startswith('{"id":')  # that era's first line, no envelope
-    capture = os.environ.get("STREAMD_E2E_CAPTURE")
-    if capture:
-        (Path(capture) / "codex-2025").mkdir(parents=True, exist_ok=True)
-        shutil.copy(rollout, Path(capture) / "codex-2025" / rollout.name)
+    capture("codex-2025", [rollout])
     result = analyze(read_transcript(str(rollout)), Policy(), keep_steps=True)
     assert [i for i, c in enumerate(result.steps) if c.state != "ADVANCING"] == [2, 5]
     assert result.prompt == "check the build" and result.calls == script.count
