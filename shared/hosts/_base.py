@@ -136,6 +136,14 @@ def claude_probe(cwd: str, session: str, n: int | None) -> dict[str, object]:
     }
 
 
+def counts(record: object) -> dict[str, int] | None:
+    """A usage record's whole-number fields (a bool is no count); None when it is no
+    object."""
+    if not isinstance(record, dict):
+        return None
+    return {k: v for k, v in record.items() if isinstance(v, int) and not isinstance(v, bool)}
+
+
 def json_or_as_is(value: object) -> object:
     if isinstance(value, str) and value[:1] in "{[":
         try:

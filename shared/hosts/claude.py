@@ -6,7 +6,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._base import CLAUDE_EVENTS, HOOK_SPECIFIC, SECONDS, Host, Installer, claude_probe
+from ._base import (
+    CLAUDE_EVENTS,
+    HOOK_SPECIFIC,
+    SECONDS,
+    Host,
+    Installer,
+    claude_probe,
+    counts,
+)
 
 if TYPE_CHECKING:
     from .._transcript import Transcript
@@ -98,7 +106,8 @@ def read(path: str) -> Transcript:
 
 def _tokens(usage: object) -> dict[str, int] | None:
     """A model turn's tokens, as Claude Code records its ``usage``."""
-    if not isinstance(usage, dict):
+    found = counts(usage)
+    if found is None:
         return None
     names = {
         "input": "input_tokens",
@@ -106,8 +115,7 @@ def _tokens(usage: object) -> dict[str, int] | None:
         "cache_read": "cache_read_input_tokens",
         "output": "output_tokens",
     }
-    tokens = {ours: usage.get(theirs) for ours, theirs in names.items()}
-    return {k: v for k, v in tokens.items() if isinstance(v, int) and not isinstance(v, bool)}
+    return {ours: found[theirs] for ours, theirs in names.items() if theirs in found}
 
 
 def _prompt(blocks: object) -> str | None:

@@ -9,7 +9,15 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from ._base import HOOK_SPECIFIC, SECONDS, Host, Installer, claude_probe, json_or_as_is
+from ._base import (
+    HOOK_SPECIFIC,
+    SECONDS,
+    Host,
+    Installer,
+    claude_probe,
+    counts,
+    json_or_as_is,
+)
 
 _EXIT = re.compile(r"^Exit code: (-?\d+)", re.MULTILINE)
 _CWD = re.compile(r"<cwd>([^<]+)</cwd>")
@@ -144,9 +152,9 @@ def _user_message(t: Transcript, item: dict[str, Any]) -> str | None:
 def _tokens(usage: object) -> dict[str, int] | None:
     """A response's tokens as Codex counts them: its input holds the part read from the
     cache (and any written to it), told apart here; its output, the reasoning."""
-    if not isinstance(usage, dict):
+    values = counts(usage)
+    if values is None:
         return None
-    values = {k: v for k, v in usage.items() if isinstance(v, int) and not isinstance(v, bool)}
     cached = values.get("cached_input_tokens", 0)
     written = values.get("cache_write_input_tokens", 0)
     tokens = {

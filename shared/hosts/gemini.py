@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .._adapter import exit_line
-from ._base import HOOK_SPECIFIC, MILLISECONDS, Host, Installer
+from ._base import HOOK_SPECIFIC, MILLISECONDS, Host, Installer, counts
 
 if TYPE_CHECKING:
     from .._transcript import Transcript
@@ -132,9 +132,9 @@ def _records(path: str, t: Transcript) -> tuple[dict[str, Any], list[Any]]:
 def _tokens(tokens: object) -> dict[str, int] | None:
     """A turn's tokens as Gemini CLI records them: its ``input`` (the prompt count)
     holds the cached part, told apart here; ``thoughts`` are billed as output."""
-    if not isinstance(tokens, dict):
+    n = counts(tokens)
+    if n is None:
         return None
-    n = {k: v for k, v in tokens.items() if isinstance(v, int) and not isinstance(v, bool)}
     cached = n.get("cached", 0)
     return {
         "input": n.get("input", 0) - cached,
