@@ -18,7 +18,6 @@ from streamd.shared._adapter import use_openssl
 from ._html import Page
 from ._json import FORMAT, as_json
 from ._model import (
-    GROUPINGS,
     Call,
     Loop,
     Report,
@@ -149,7 +148,6 @@ def run(
 
 __all__ = [
     "FORMAT",
-    "GROUPINGS",
     "Call",
     "Loop",
     "Options",

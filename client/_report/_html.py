@@ -359,10 +359,7 @@ def _charts(report: Report) -> str:
 
     by_period: dict[str, Totals] = {}
     for day, totals in report.by_day.items():
-        into = by_period.setdefault(day[: 7 if unit == "month" else 10], Totals())
-        into.loops += totals.loops
-        into.tokens_in_loops += totals.tokens_in_loops
-        into.calls_in_loops += totals.calls_in_loops
+        by_period.setdefault(day[: 7 if unit == "month" else 10], Totals()).include(totals)
     charts = []
     if periods:
         charts.append(_plots.column_chart(

@@ -10,7 +10,7 @@ import datetime as dt
 import functools
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -265,27 +265,36 @@ def _tokens_of(turns: list[Turn]) -> dict[str, dict[str, int]]:
         if tokens is None or turn in seen:
             continue
         seen.add(turn)
-        into = total.setdefault(model, {})
-        for key, value in tokens.items():
-            into[key] = into.get(key, 0) + value
+        _add(total.setdefault(model, {}), tokens)
     return total
 
 
 def _merged(parts: Iterable[dict[str, int]]) -> dict[str, int]:
     total: dict[str, int] = {}
     for part in parts:
-        for key, value in part.items():
-            total[key] = total.get(key, 0) + value
+        _add(total, part)
     return total
+
+
+def _add(into: dict[str, int], counts: Mapping[str, int]) -> None:
+    for key, value in counts.items():
+        into[key] = into.get(key, 0) + value
+
+
+def _parsed(stamp: object) -> dt.datetime | None:
+    """An ISO 8601 time as written in a transcript (a trailing ``Z`` too)."""
+    if not isinstance(stamp, str):
+        return None
+    try:
+        return dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return None
 
 
 def _when(stamp: object) -> dt.datetime | None:
     """An ISO 8601 time as written in a transcript; naive ones are taken as UTC."""
-    if not isinstance(stamp, str):
-        return None
-    try:
-        when = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    except ValueError:
+    when = _parsed(stamp)
+    if when is None:
         return None
     return when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
 
@@ -297,12 +306,8 @@ def day_of(stamp: object) -> str | None:
 
 
 def _seconds(first: object, last: object) -> float | None:
-    try:
-        start = dt.datetime.fromisoformat(str(first).replace("Z", "+00:00"))
-        end = dt.datetime.fromisoformat(str(last).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if (start.tzinfo is None) != (end.tzinfo is None):
+    start, end = _parsed(first), _parsed(last)
+    if start is None or end is None or (start.tzinfo is None) != (end.tzinfo is None):
         return None
     return max(0.0, (end - start).total_seconds())
 
@@ -396,8 +401,15 @@ class Totals:
             self.seconds_in_loops += loop.seconds or 0.0
             self.cost_in_loops += loop.cost or 0.0
 
-
-GROUPINGS = ("day", "project")
+    def include(self, other: Totals) -> None:
+        """Another group's totals added to these (days into their month)."""
+        self.sessions += other.sessions
+        self.calls += other.calls
+        self.loops += other.loops
+        self.calls_in_loops += other.calls_in_loops
+        self.tokens_in_loops += other.tokens_in_loops
+        self.seconds_in_loops += other.seconds_in_loops
+        self.cost_in_loops += other.cost_in_loops
 
 
 def group_of(result: SessionResult, by: str) -> str:
@@ -470,8 +482,7 @@ class Report:
             self.seconds_in_loops += loop.seconds or 0.0
             if loop.tokens:
                 self.loops_with_usage += 1
-                for key, value in loop.tokens.items():
-                    self.tokens_in_loops[key] = self.tokens_in_loops.get(key, 0) + value
+                _add(self.tokens_in_loops, loop.tokens)
         self.by_day.setdefault(result.day, Totals()).add(result)
         self.by_project.setdefault(result.project, Totals()).add(result)
         if result.stopped_at is not None:
