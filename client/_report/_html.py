@@ -252,10 +252,9 @@ class Page:
                 f'<button type="button" data-key="{key}" data-type="{kind}">{name}</button></span>'
             )
         out.write(f'<div class="row head" role="row">{"".join(head)}</div>\n<div id="loop-rows">\n')
-        order = sorted(self._loops, key=lambda p: p.key)
-        if default == "calls":
-            order = sorted(self._loops, key=lambda p: (p.key[1], p.key[2]))
-        for placed in order:
+        # A loop's key is (-tokens, -calls, ordinal); without tokens, the calls lead.
+        first = 0 if default == "tokens" else 1
+        for placed in sorted(self._loops, key=lambda p: p.key[first:]):
             self._copy(placed, out)
         out.write("</div></section>\n")
 
