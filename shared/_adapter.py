@@ -100,8 +100,7 @@ def _int_or_text(text: str) -> int | str:
         return text
 
 
-_ABSENT = object()
-ABSENT = _ABSENT
+ABSENT = object()
 """An event's result when it has none (``HookEvent.has_result`` is then False)."""
 
 
@@ -114,7 +113,7 @@ def _result_of(event: Mapping[str, object], event_name: str) -> object:
         error = event.get("error")
         if error is not None:
             return error
-    return _ABSENT
+    return ABSENT
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +139,7 @@ class HookEvent:
 
     @property
     def has_result(self) -> bool:
-        return self.result is not _ABSENT
+        return self.result is not ABSENT
 
 
 def step_from_event(event: Mapping[str, object]) -> Step | None:
@@ -194,7 +193,7 @@ def failure_of(event_name: str, result: object) -> str | None:
     event's error, a structured result's ``error``, ``is_error`` or non-zero exit code
     (with its output), a plain-text result that opens as an error report; None for a
     success. A host's own forms are its module's ``failure``."""
-    if result is _ABSENT:
+    if result is ABSENT:
         return None
     if event_name in FAILURE_EVENTS:
         return as_text(result)
@@ -310,7 +309,7 @@ def adapt_event(
     event_name = name if isinstance(name, str) and name else DEFAULT_EVENT_NAME
     tool_name = event.get("tool_name")
     step: Step | None = None
-    result = _ABSENT
+    result = ABSENT
     failure: str | None = None
     if isinstance(tool_name, str) and tool_name:
         tool_input = event.get("tool_input")
@@ -323,7 +322,7 @@ def adapt_event(
         result = _result_of(event, event_name)
         folded = tool_name.casefold()
         effect = writes(folded, tool_input)
-        if result is _ABSENT:
+        if result is ABSENT:
             step = Step(tool_name, args_digest, call_digest=call, writes=effect)
         else:
             raw = encode(result)
@@ -337,7 +336,7 @@ def adapt_event(
             artifact = artifact_of(event, result, failure)
             if artifact is not None:
                 step = Step(tool_name, args_digest, artifact=artifact, call_digest=call)
-                result, failure = _ABSENT, None
+                result, failure = ABSENT, None
             else:
                 gist = failure_gist(failure) if failure is not None else ""
                 step = Step(
