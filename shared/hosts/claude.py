@@ -120,15 +120,15 @@ def _tokens(usage: object) -> dict[str, int] | None:
 
 def _prompt(blocks: object) -> str | None:
     """A user entry's typed text: a string, or its text blocks (an entry of tool results
-    holds none); Claude Code's own wrappers (``<command-name>``...) are not a prompt."""
+    holds none); ``Transcript.asked`` passes over Claude Code's own wrappers
+    (``<command-name>``...)."""
     from .._transcript import text_of
 
     if isinstance(blocks, list) and not any(
         isinstance(b, dict) and b.get("type") == "text" for b in blocks
     ):
         return None
-    text = text_of(blocks)
-    return None if text.lstrip().startswith("<") else text
+    return text_of(blocks)
 
 
 def _holds_calls(blocks: object) -> bool:

@@ -144,8 +144,7 @@ def _user_message(t: Transcript, item: dict[str, Any]) -> str | None:
     if found:
         t.project = t.project or found.group(1).strip()
         return t.project
-    if not text.lstrip().startswith("<"):
-        t.asked(text)
+    t.asked(text)  # not the environment it states, nor another tag
     return None
 
 
