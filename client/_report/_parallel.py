@@ -6,7 +6,7 @@ from __future__ import annotations
 import collections
 import multiprocessing
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import TypeVar
 
@@ -37,8 +37,7 @@ def in_order(work: Callable[[In], Out], items: list[In], jobs: int) -> Iterator[
     spawn = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(jobs, mp_context=spawn, initializer=_worker) as pool:
         ahead: collections.deque[Future[Out]] = collections.deque()
-        pending: Iterable[In] = iter(items)
-        for item in pending:
+        for item in items:
             ahead.append(pool.submit(work, item))
             if len(ahead) >= 2 * jobs:
                 yield ahead.popleft().result()
