@@ -28,6 +28,17 @@ FIXTURES = Path(__file__).parent.parent / "fixtures" / "hosts"
 CAPTURED = ("claude-2.1.332.jsonl", "codex-0.169.0.jsonl", "gemini-0.61.0.jsonl")
 
 
+def report_json(folder: Path, *args: str) -> dict[str, Any]:
+    """``streamd report FOLDER --json ARGS``, run as a user runs it; its object."""
+    done = subprocess.run(
+        [sys.executable, "-m", "streamd.client", "report", str(folder), "--json", *args],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    data: dict[str, Any] = json.loads(done.stdout)
+    return data
+
+
 class TestReport:
     def test_counts_loops_calls_bytes_and_tokens(self, tmp_path: Path) -> None:
         claude_session(tmp_path / "s-1.jsonl", calls=5)
@@ -47,14 +58,7 @@ class TestReport:
         (tmp_path / "notes.json").write_text('{"nothing": "here"}')
 
         def report(*args: str) -> dict[str, Any]:
-            done = subprocess.run(
-                [sys.executable, "-m", "streamd.client", "report", str(tmp_path), "--json", *args],
-                capture_output=True,
-                text=True,
-            )
-            assert done.returncode == 0, done.stderr
-            data: dict[str, Any] = json.loads(done.stdout)
-            return data
+            return report_json(tmp_path, *args)
 
         everything = report()
         for key in ("sessions", "tool_calls", "skipped", "loops", "calls_in_loops"):
@@ -71,13 +75,7 @@ class TestReport:
         prices.write_text('[prices."gemini-*"]\ninput = 1\noutput = 2\ncache_read = 0.5\n')
 
         def report(*args: str) -> dict[str, Any]:
-            done = subprocess.run(
-                [sys.executable, "-m", "streamd.client", "report", str(tmp_path), "--json", *args],
-                capture_output=True, text=True,
-            )  # fmt: skip
-            assert done.returncode == 0, done.stderr
-            data: dict[str, Any] = json.loads(done.stdout)
-            return data
+            return report_json(tmp_path, *args)
 
         assert report("--until", "2026-11-20")["sessions"] == 1  # the whole of that day
         assert report("--until", "2026-11-20T09:00")["sessions"] == 0
